@@ -1,0 +1,151 @@
+"""Run a twin: a threaded HTTPS server in this process (tests) or in its own (``python -m emulators``)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import ssl
+import threading
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from emulators.common.tls import TLSMaterial
+from emulators.common.wsgi import TwinApp
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """HTTP/1.1 keep-alive (clients reuse connections as with the real appliances), no access log."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        # An injected reset: never keep the connection alive for a further request.
+        self.close_connection = True
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base
+        logging.getLogger("emulators").debug(format, *args)
+
+
+@dataclass
+class RunningTwin:
+    """A twin serving in a background thread of this process."""
+
+    vendor: str
+    app: TwinApp
+    server: BaseWSGIServer
+    thread: threading.Thread
+    tls: TLSMaterial | None
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_port)
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def backend(self) -> Any:
+        return self.app.backend
+
+    def admin(self) -> TwinAdminClient:
+        return TwinAdminClient(self.url, self.tls.ca_path if self.tls else None)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def build_app(vendor: str, **options: Any) -> TwinApp:
+    """Import ``emulators.<vendor>`` and build its app (each vendor package exports ``create_app``)."""
+    module = importlib.import_module(f"emulators.{vendor}")
+    app: TwinApp = module.create_app(**options)
+    return app
+
+
+def start_twin(
+    vendor: str,
+    *,
+    tls: TLSMaterial | None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    app: TwinApp | None = None,
+    **options: Any,
+) -> RunningTwin:
+    """Start a twin in a daemon thread and return once it accepts connections."""
+    twin_app = app or build_app(vendor, **options)
+    ssl_context: ssl.SSLContext | None = tls.server_context() if tls else None
+    server = make_server(
+        host,
+        port,
+        twin_app,
+        threaded=True,
+        request_handler=_QuietHandler,
+        ssl_context=ssl_context,
+    )
+    thread = threading.Thread(target=server.serve_forever, name=f"twin-{vendor}", daemon=True)
+    thread.start()
+    return RunningTwin(vendor=vendor, app=twin_app, server=server, thread=thread, tls=tls)
+
+
+class TwinAdminClient:
+    """A tiny client of the admin interface (stdlib only, so tests and benchmarks share it)."""
+
+    def __init__(self, base_url: str, ca_path: Path | str | None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._ctx = ssl.create_default_context(cafile=str(ca_path)) if ca_path else None
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            f"{self.base_url}/_twin/{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, context=self._ctx, timeout=30) as resp:  # noqa: S310 - our own twin URL
+            return json.loads(resp.read() or b"null")
+
+    def log(self, since: int = 0) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = self._call("GET", f"log?since={since}")["entries"]
+        return entries
+
+    def clear_log(self) -> None:
+        self._call("DELETE", "log")
+
+    def counters(self) -> dict[str, Any]:
+        counters: dict[str, Any] = self._call("GET", "counters")
+        return counters
+
+    def writes(self) -> list[dict[str, Any]]:
+        return [e for e in self.log() if e.get("write")]
+
+    def set_latency(self, ms: float) -> None:
+        self._call("PUT", "latency", {"ms": ms})
+
+    def add_fault(self, **spec: Any) -> dict[str, Any]:
+        fault: dict[str, Any] = self._call("POST", "faults", spec)
+        return fault
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def reboot(self) -> None:
+        self._call("POST", "reboot")
+
+    def factory_reset(self) -> None:
+        self._call("POST", "factory-reset")
+
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self._call("GET", "state")
+        return state
