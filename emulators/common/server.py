@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import ssl
 import threading
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulators.common.tls import TLSMaterial
@@ -30,7 +29,7 @@ class _QuietHandler(WSGIRequestHandler):
         # An injected reset: never keep the connection alive for a further request.
         self.close_connection = True
 
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base
+    def log_error(self, format: str, *args: Any) -> None:
         logging.getLogger("emulators").debug(format, *args)
 
 
@@ -103,18 +102,14 @@ class TwinAdminClient:
 
     def __init__(self, base_url: str, ca_path: Path | str | None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._ctx = ssl.create_default_context(cafile=str(ca_path)) if ca_path else None
+        self._session = requests.Session()
+        # The twin's CA, never "verify=False".
+        self._session.verify = str(ca_path) if ca_path else True
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            f"{self.base_url}/_twin/{path}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, context=self._ctx, timeout=30) as resp:  # noqa: S310 - our own twin URL
-            return json.loads(resp.read() or b"null")
+        resp = self._session.request(method, f"{self.base_url}/_twin/{path}", json=body, timeout=30)
+        resp.raise_for_status()
+        return resp.json() if resp.content else None
 
     def log(self, since: int = 0) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = self._call("GET", f"log?since={since}")["entries"]
