@@ -103,11 +103,14 @@ class TwinAdminClient:
     def __init__(self, base_url: str, ca_path: Path | str | None) -> None:
         self.base_url = base_url.rstrip("/")
         self._session = requests.Session()
-        # The twin's CA, never "verify=False".
-        self._session.verify = str(ca_path) if ca_path else True
+        # The twin's CA, never "verify=False". Passed per request: requests lets REQUESTS_CA_BUNDLE
+        # from the environment override a Session's own ``verify``.
+        self._verify: str | bool = str(ca_path) if ca_path else True
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
-        resp = self._session.request(method, f"{self.base_url}/_twin/{path}", json=body, timeout=30)
+        resp = self._session.request(
+            method, f"{self.base_url}/_twin/{path}", json=body, timeout=30, verify=self._verify
+        )
         resp.raise_for_status()
         return resp.json() if resp.content else None
 
