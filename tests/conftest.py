@@ -1,0 +1,37 @@
+"""Fixtures shared by every test: the local CA and a factory of running twins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulators.common import RunningTwin, TLSMaterial, ensure_tls, start_twin
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSMaterial:
+    """One local CA and server certificate for the whole test session."""
+    return ensure_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def twin_factory(tls: TLSMaterial) -> Iterator[Callable[..., RunningTwin]]:
+    """``twin_factory("f5")`` starts a twin on a free loopback port; all are stopped after the test."""
+    started: list[RunningTwin] = []
+
+    def _start(vendor: str, **options: Any) -> RunningTwin:
+        twin = start_twin(vendor, tls=tls, **options)
+        started.append(twin)
+        return twin
+
+    yield _start
+    for twin in started:
+        twin.stop()
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
