@@ -1,0 +1,65 @@
+"""VpnCluster: one Always On VPN cluster as a Pulumi ComponentResource.
+
+It turns a validated ``Cluster`` declaration into one resource per appliance object, through the
+module of its load-balancer vendor, as children of the component (names derive from the cluster name).
+Its outputs: the appliance objects it manages and the effective IKEv2 IPsec policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+from components import f5
+from components.declaration import Cluster, DeclarationError
+
+Builder = Callable[[Cluster, str, pulumi.Resource], dict[str, list[pulumi.CustomResource]]]
+
+#: Load-balancer vendors this version can provision, by declaration ``loadBalancer.kind``.
+LOAD_BALANCERS: dict[str, Builder] = {"f5": f5.build}
+
+
+def check_supported(clusters: list[Cluster]) -> None:
+    """Refuse, before anything is sent, declarations this version cannot provision yet."""
+    problems = [
+        f"cluster {c.name!r}: loadBalancer.kind: {c.load_balancer.kind!r} is not supported by this version "
+        f"yet; supported: {', '.join(sorted(LOAD_BALANCERS))}"
+        for c in clusters
+        if c.load_balancer.kind not in LOAD_BALANCERS
+    ]
+    problems += [
+        f"cluster {c.name!r}: protocols: 'sstp' is not supported by this version yet; supported: ikev2"
+        for c in clusters
+        if "sstp" in c.protocols
+    ]
+    if problems:
+        raise DeclarationError(problems)
+
+
+class VpnCluster(pulumi.ComponentResource):
+    """An Always On VPN cluster: its load-balancer objects (and, later, its RRAS node settings)."""
+
+    objects: pulumi.Output[list[dict[str, str]]]
+    ipsec_policy: pulumi.Output[dict[str, Any]]
+
+    def __init__(self, cluster: Cluster, owner: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aovpn:index:VpnCluster", cluster.name, None, opts)
+        made = LOAD_BALANCERS[cluster.load_balancer.kind](cluster, owner, self)
+        resources = [r for group in made.values() for r in group]
+        self.objects = pulumi.Output.all(*[r.id for r in resources]).apply(
+            lambda ids: [
+                {"role": role, "id": rid}
+                for role, rid in zip([role for role, group in made.items() for _ in group], ids, strict=True)
+            ]
+        )
+        self.ipsec_policy = pulumi.Output.from_input(cluster.ipsec.as_cmdlet_parameters())
+        self.register_outputs(
+            {
+                "objects": self.objects,
+                "ipsec_policy": self.ipsec_policy,
+                "load_balancer": cluster.load_balancer.kind,
+                "virtual_address": cluster.virtual_address,
+            }
+        )

@@ -1,0 +1,65 @@
+"""How a provider reaches an appliance: connection settings from resource inputs, secrets from config.
+
+Resource inputs carry only the *name* of the secret config key (``password_key``); the password itself
+comes from the stack config the engine hands the provider host in ``Configure``. It never enters
+resource inputs, state, logs or error messages.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from providers.common.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Device:
+    url: str
+    user: str
+    password_key: str
+    ca_bundle: str | None
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any]) -> Device:
+        d = props["device"]
+        return cls(
+            url=str(d["url"]).rstrip("/"),
+            user=str(d["user"]),
+            password_key=str(d["password_key"]),
+            ca_bundle=d.get("ca_bundle") or None,
+        )
+
+    @property
+    def host(self) -> str:
+        """The device's name in messages: its host and port, never credentials."""
+        parts = urlsplit(self.url)
+        return parts.netloc.rsplit("@", 1)[-1]
+
+    def verify(self) -> str | bool:
+        """What requests should verify TLS against: the declared CA bundle, or the system store.
+
+        Relative paths resolve against the project directory (the provider host's working directory).
+        Verification is never turned off.
+        """
+        if self.ca_bundle:
+            return os.path.abspath(self.ca_bundle)
+        return True
+
+
+class SecretConfig:
+    """The stack config as the provider host received it, for looking up secrets by key name."""
+
+    def __init__(self, config: Any | None = None) -> None:
+        self._config = config
+
+    def password(self, device: Device) -> str:
+        value = self._config.get(device.password_key) if self._config is not None else None
+        if not value:
+            raise ConfigurationError(
+                f"{device.host}: the secret config key {device.password_key!r} is not set; set it with "
+                f"`pulumi config set --secret {device.password_key} <password>`"
+            )
+        return str(value)

@@ -1,0 +1,62 @@
+"""Errors the providers report: device, object, status, vendor code and message; never a secret.
+
+The Python dynamic provider host turns an exception into a gRPC error whose details are
+``traceback.format_exc()``, which the CLI prints. Users must see the appliance's answer, not a Python
+stack trace, so inside the provider host (and only there) the traceback depth is set to zero: the
+details then read ``providers.common.errors.ApplianceError: <message>``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def _in_dynamic_provider_host() -> bool:
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return bool(spec and spec.name in ("pulumi.dynamic.__main__", "pulumi.dynamic"))
+
+
+if _in_dynamic_provider_host():
+    sys.tracebacklimit = 0
+
+
+class ProviderError(Exception):
+    """Base of every error a provider raises on purpose."""
+
+
+class ApplianceError(ProviderError):
+    """The appliance refused or failed a request."""
+
+    def __init__(
+        self,
+        *,
+        device: str,
+        obj: str,
+        operation: str,
+        status: int | None,
+        code: str | None,
+        message: str,
+    ) -> None:
+        self.device, self.obj, self.operation = device, obj, operation
+        self.status, self.code, self.vendor_message = status, code, message
+        status_text = f"HTTP {status}" if status is not None else "no response"
+        code_text = f" {code}" if code else ""
+        super().__init__(f"{device}: {operation} {obj} failed: {status_text}{code_text}: {message}")
+
+
+class OwnershipError(ProviderError):
+    """The object exists on the appliance but belongs to someone else (another stack or a person)."""
+
+    def __init__(self, *, device: str, obj: str, expected: str, found: str | None, action: str) -> None:
+        self.device, self.obj, self.expected, self.found = device, obj, expected, found
+        owner = f"marked {found!r}" if found else "not marked as managed by this project"
+        super().__init__(
+            f"{device}: {obj} already exists and is {owner}; refusing to {action} it because it is not "
+            f"owned by {expected!r}. Rename the cluster, remove the object, or set its marker to "
+            f"{expected!r} to adopt it on purpose."
+        )
+
+
+class ConfigurationError(ProviderError):
+    """The provider is missing something it needs from stack config (for example a secret)."""

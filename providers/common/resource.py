@@ -1,0 +1,194 @@
+"""The read → diff → apply shape every appliance-object provider follows.
+
+A subclass describes one object type of one vendor: which input keys identify it (a change replaces
+the object, delete-before-replace, because appliance names are unique), which keys are its managed
+properties, and four hooks that talk to the appliance through a vendor client:
+
+    fetch(client, props)          -> the object's properties in the shape of the inputs, or None
+    create_object(client, props)
+    update_object(client, props, changed, current)
+    delete_object(client, props)
+
+The base keeps Pulumi's contract: ``diff`` compares inputs with the last known outputs (which are what
+the appliance had), ``create`` adopts only an object that carries this stack's ownership marker,
+``update`` writes only what differs from what the appliance has now (so a second ``up`` writes nothing),
+``read`` returns the appliance's view for ``refresh``, ``delete`` refuses objects owned by others and
+treats an already-missing object as deleted.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+from pulumi.dynamic import (
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from providers.common.device import Device, SecretConfig
+from providers.common.errors import OwnershipError
+
+PROVIDER_KEY = "__provider"
+CONNECTION_KEYS = ("device", "owner")
+
+
+def plain(value: Any) -> Any:
+    """Undo the protobuf Struct's float-for-everything: integral floats become ints, recursively."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+class ApplianceObjectProvider(ResourceProvider):
+    """Base of every appliance-object provider (see the module docstring)."""
+
+    #: Human name of the object type for messages, e.g. "ltm pool".
+    object_type: ClassVar[str] = "object"
+    #: Input keys whose change means a different object (replace). The device URL is always one.
+    identity_keys: ClassVar[tuple[str, ...]] = ("name",)
+    #: Input keys compared with the appliance and written on update.
+    property_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets = SecretConfig()
+
+    # -- Pulumi plumbing ---------------------------------------------------------------------------
+    def configure(self, req: ConfigureRequest) -> None:
+        self._secrets = SecretConfig(req.config)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        checked = {k: (v if k == PROVIDER_KEY else plain(v)) for k, v in news.items()}
+        return CheckResult(checked, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        olds, news = plain(olds), plain(news)
+        replaces = [k for k in self.identity_keys if olds.get(k) != news.get(k)]
+        if _url(olds) != _url(news):
+            replaces.append("device")
+        changed = [
+            k
+            for k in (*self.property_keys, *CONNECTION_KEYS)
+            if k not in replaces and olds.get(k) != news.get(k)
+        ]
+        changes = bool(replaces or changed)
+        return DiffResult(
+            changes=changes,
+            replaces=replaces,
+            stables=[],
+            delete_before_replace=True,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        props = plain(props)
+        device = Device.from_props(props)
+        client = self.client(device)
+        current = self.fetch(client, props)
+        if current is None:
+            self.create_object(client, props)
+        else:
+            self._require_owner(device, props, current, "adopt")
+            changed = self._changed(props, current)
+            if changed:
+                self.update_object(client, props, changed, current)
+        return CreateResult(self.object_id(props), self._outs(props, self._fetch_required(client, props)))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        props = plain(props)
+        device = Device.from_props(props)
+        current = self.fetch(self.client(device), props)
+        if current is None:
+            return ReadResult("", {})
+        return ReadResult(id_, self._outs(props, current))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        news = plain(news)
+        device = Device.from_props(news)
+        client = self.client(device)
+        current = self.fetch(client, news)
+        if current is None:
+            self.create_object(client, news)
+        else:
+            self._require_owner(device, news, current, "update")
+            changed = self._changed(news, current)
+            if changed:
+                self.update_object(client, news, changed, current)
+        return UpdateResult(self._outs(news, self._fetch_required(client, news)))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        props = plain(props)
+        device = Device.from_props(props)
+        client = self.client(device)
+        current = self.fetch(client, props)
+        if current is None:
+            return
+        self._require_owner(device, props, current, "delete")
+        self.delete_object(client, props)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _changed(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        keys = (*self.property_keys, "owner")
+        return {k: props.get(k) for k in keys if props.get(k) != current.get(k)}
+
+    def _outs(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        outs = {k: props[k] for k in ("device", *self.identity_keys) if k in props}
+        outs.update(current)
+        return outs
+
+    def _fetch_required(self, client: Any, props: dict[str, Any]) -> dict[str, Any]:
+        current = self.fetch(client, props)
+        if current is None:
+            raise RuntimeError(
+                f"{Device.from_props(props).host}: {self.label(props)} is missing right after it was written"
+            )
+        return current
+
+    def _require_owner(
+        self, device: Device, props: dict[str, Any], current: dict[str, Any], action: str
+    ) -> None:
+        found = current.get("owner")
+        expected = props["owner"]
+        if found != expected:
+            raise OwnershipError(
+                device=device.host, obj=self.label(props), expected=expected, found=found, action=action
+            )
+
+    # -- vendor hooks ------------------------------------------------------------------------------
+    def client(self, device: Device) -> Any:
+        raise NotImplementedError
+
+    def object_id(self, props: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def label(self, props: dict[str, Any]) -> str:
+        return f"{self.object_type} {self.object_id(props)}"
+
+    def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def create_object(self, client: Any, props: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def update_object(
+        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
+    ) -> None:
+        raise NotImplementedError
+
+    def delete_object(self, client: Any, props: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+def _url(props: dict[str, Any]) -> str | None:
+    device = props.get("device") or {}
+    url = device.get("url") if isinstance(device, dict) else None
+    return str(url).rstrip("/") if url else None

@@ -1,0 +1,220 @@
+"""An iControl REST client: one token per provider process and device, reused, deleted at exit.
+
+Facts (reference/f5.md): token login at /mgmt/shared/authn/login, header X-F5-Auth-Token, 1200 s
+default lifetime, 100 active tokens per user (so tokens are reused and deleted, never leaked), an
+expired token answers 401 "X-F5-Auth-Token does not exist." (re-login once and repeat), creates return
+200 with the object, deletes 200 with an empty body, errors come in two JSON families plus an HTML 401.
+"""
+
+from __future__ import annotations
+
+import atexit
+import re
+import threading
+import time
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from providers.common.device import Device, SecretConfig
+from providers.common.errors import ApplianceError
+from providers.common.http import make_session
+
+F5_CODE = re.compile(r"^\s*([0-9a-fA-F]{8}:\d+):\s*(.*)$", re.S)
+TIMEOUT = (10, 60)  # connect, read (seconds)
+RENEW_MARGIN_S = 60
+
+
+def tilde_name(partition: str, name: str) -> str:
+    """Common + x -> ``~Common~x``, the URL form of /Common/x (names URL-escaped, ':' and '.' kept)."""
+    return f"~{quote(partition, safe='')}~{quote(name, safe=':.')}"
+
+
+def object_path(collection: str, partition: str, name: str) -> str:
+    """``ltm/pool`` + Common + x -> ``/mgmt/tm/ltm/pool/~Common~x``."""
+    return f"/mgmt/tm/{collection}/{tilde_name(partition, name)}"
+
+
+def full_path(partition: str, name: str) -> str:
+    return f"/{partition}/{name}"
+
+
+class F5Client:
+    """A token-authenticated session to one BIG-IP, shared by every resource of this process."""
+
+    def __init__(self, device: Device, password: str) -> None:
+        self.device = device
+        self._password = password
+        self._session = make_session(user_agent="aovpn-iac (F5 iControl REST)")
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._lock = threading.Lock()
+        self.writes = 0
+
+    # -- authentication ------------------------------------------------------------------------
+    def _login(self) -> None:
+        body = {"username": self.device.user, "password": self._password, "loginProviderName": "tmos"}
+        resp = self._send("POST", "/mgmt/shared/authn/login", body, auth=False)
+        if resp.status_code != 200:
+            raise self._error(resp, "log in as", f"user {self.device.user}")
+        token = resp.json().get("token") or {}
+        self._token = token.get("token")
+        if not self._token:
+            raise ApplianceError(
+                device=self.device.host,
+                obj=f"user {self.device.user}",
+                operation="log in as",
+                status=resp.status_code,
+                code=None,
+                message="the login reply carried no token",
+            )
+        lifetime = float(token.get("timeout") or 1200)
+        self._token_expires = time.monotonic() + lifetime
+
+    def _ensure_token(self) -> None:
+        with self._lock:
+            if self._token is None or time.monotonic() > self._token_expires - RENEW_MARGIN_S:
+                self._login()
+
+    def close(self) -> None:
+        """Delete the token (BIG-IP caps active tokens per user); best effort, quick."""
+        token, self._token = self._token, None
+        if not token:
+            return
+        try:
+            self._session.delete(
+                f"{self.device.url}/mgmt/shared/authz/tokens/{token}",
+                headers={"X-F5-Auth-Token": token},
+                verify=self.device.verify(),
+                timeout=(3, 5),
+            )
+        except requests.RequestException:
+            pass
+        finally:
+            self._session.close()
+
+    # -- requests ------------------------------------------------------------------------------
+    def _send(self, method: str, path: str, body: Any = None, *, auth: bool = True) -> requests.Response:
+        headers = {"Content-Type": "application/json"}
+        if auth and self._token:
+            headers["X-F5-Auth-Token"] = self._token
+        try:
+            return self._session.request(
+                method,
+                f"{self.device.url}{path}",
+                json=body,
+                headers=headers,
+                verify=self.device.verify(),
+                timeout=TIMEOUT,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise ApplianceError(
+                device=self.device.host,
+                obj=path,
+                operation=method,
+                status=None,
+                code="TLS",
+                message=f"certificate verification failed ({_short(exc)}); check loadBalancer.caBundle",
+            ) from None
+        except requests.RequestException as exc:
+            raise ApplianceError(
+                device=self.device.host,
+                obj=path,
+                operation=method,
+                status=None,
+                code=None,
+                message=f"no answer after retries: {_short(exc)}",
+            ) from None
+
+    def request(self, method: str, path: str, body: Any = None, *, what: str = "") -> requests.Response:
+        self._ensure_token()
+        resp = self._send(method, path, body)
+        if resp.status_code == 401 and "X-F5-Auth-Token does not exist" in resp.text:
+            with self._lock:
+                self._login()
+            resp = self._send(method, path, body)
+        if method != "GET" and resp.status_code < 400:
+            self.writes += 1
+        return resp
+
+    def get(self, path: str, *, what: str) -> dict[str, Any] | None:
+        resp = self.request("GET", path, what=what)
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise self._error(resp, "read", what)
+        data: dict[str, Any] = resp.json()
+        return data
+
+    def call(self, method: str, path: str, body: Any = None, *, what: str, ok_missing: bool = False) -> Any:
+        resp = self.request(method, path, body, what=what)
+        if ok_missing and resp.status_code == 404:
+            return None
+        if resp.status_code >= 400:
+            verb = {"POST": "create", "PATCH": "modify", "PUT": "replace", "DELETE": "delete"}.get(
+                method, method
+            )
+            raise self._error(resp, verb, what)
+        return resp.json() if resp.content else None
+
+    def save_config(self) -> None:
+        self.call("POST", "/mgmt/tm/sys/config", {"command": "save"}, what="sys config")
+
+    def _error(self, resp: requests.Response, operation: str, what: str) -> ApplianceError:
+        code: str | None = None
+        message = ""
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            message = str(body.get("message") or "")
+            match = F5_CODE.match(message)
+            if match:
+                code, message = match.group(1), match.group(2).strip()
+        else:
+            # The management httpd answers bad Basic credentials with HTML (reference/f5.md §1.1).
+            message = resp.reason or "non-JSON error"
+        if resp.status_code == 401:
+            message = f"authentication failed: {message}" if message else "authentication failed"
+        message = message.replace(self._password, "***") if self._password else message
+        if self._token:
+            message = message.replace(self._token, "***")
+        return ApplianceError(
+            device=self.device.host,
+            obj=what,
+            operation=operation,
+            status=resp.status_code,
+            code=code,
+            message=message or resp.reason or "error",
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 300 else text[:300] + "..."
+
+
+# -- one client per device and process -----------------------------------------------------------
+_CLIENTS: dict[tuple[str, str], F5Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_for(device: Device, secrets: SecretConfig) -> F5Client:
+    key = (device.url, device.user)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = F5Client(device, secrets.password(device))
+            _CLIENTS[key] = client
+        return client
+
+
+@atexit.register
+def _close_all() -> None:
+    with _CLIENTS_LOCK:
+        clients = list(_CLIENTS.values())
+        _CLIENTS.clear()
+    for client in clients:
+        client.close()

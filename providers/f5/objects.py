@@ -1,0 +1,281 @@
+"""One dynamic provider per BIG-IP LTM object type (node, pool, source-address persistence, virtual).
+
+Each maps the project's input shape (snake_case keys, plain values) to iControl REST bodies and back,
+normalising what BIG-IP echoes differently from what was sent (reference/f5.md, fidelity traps 7-8):
+trailing spaces in monitor expressions, string timeouts, /Partition/ prefixes and route-domain suffixes
+in destinations, persistence lists with tmDefault, profiles in a subcollection.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, ClassVar
+
+from providers.common.device import Device
+from providers.common.resource import ApplianceObjectProvider
+from providers.f5.client import F5Client, client_for, full_path, object_path
+
+
+class F5ObjectProvider(ApplianceObjectProvider):
+    collection: ClassVar[str] = ""
+    identity_keys: ClassVar[tuple[str, ...]] = ("name", "partition")
+
+    def client(self, device: Device) -> F5Client:
+        return client_for(device, self._secrets)
+
+    def object_id(self, props: dict[str, Any]) -> str:
+        return full_path(props["partition"], props["name"])
+
+    def path(self, props: dict[str, Any]) -> str:
+        return object_path(self.collection, props["partition"], props["name"])
+
+    def label(self, props: dict[str, Any]) -> str:
+        return f"{self.object_type} {self.object_id(props)}"
+
+    def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+        obj = client.get(self.path(props), what=self.label(props))
+        if obj is None:
+            return None
+        return self.from_device(client, props, obj)
+
+    def delete_object(self, client: Any, props: dict[str, Any]) -> None:
+        client.call("DELETE", self.path(props), what=self.label(props), ok_missing=True)
+
+    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class NodeProvider(F5ObjectProvider):
+    object_type = "ltm node"
+    collection = "ltm/node"
+    identity_keys = ("name", "partition", "address")
+    property_keys = ()
+
+    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": obj.get("name"),
+            "partition": obj.get("partition", props["partition"]),
+            "address": _strip_route_domain(str(obj.get("address", ""))),
+            "owner": obj.get("description"),
+        }
+
+    def create_object(self, client: Any, props: dict[str, Any]) -> None:
+        body = {
+            "name": props["name"],
+            "partition": props["partition"],
+            "address": props["address"],
+            "description": props["owner"],
+        }
+        client.call("POST", "/mgmt/tm/ltm/node", body, what=self.label(props))
+
+    def update_object(
+        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
+    ) -> None:
+        client.call("PATCH", self.path(props), {"description": props["owner"]}, what=self.label(props))
+
+
+class PoolProvider(F5ObjectProvider):
+    """A pool with its members; members are added and removed one by one (never the whole list)."""
+
+    object_type = "ltm pool"
+    collection = "ltm/pool"
+    property_keys = ("load_balancing_mode", "monitor", "members")
+
+    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+        members = client.get(self.path(props) + "/members", what=f"members of {self.label(props)}") or {}
+        return {
+            "name": obj.get("name"),
+            "partition": obj.get("partition", props["partition"]),
+            "load_balancing_mode": obj.get("loadBalancingMode", "round-robin"),
+            "monitor": _monitor(obj.get("monitor")),
+            "members": sorted(str(m.get("name")) for m in members.get("items", [])),
+            "owner": obj.get("description"),
+        }
+
+    def create_object(self, client: Any, props: dict[str, Any]) -> None:
+        body = {
+            "name": props["name"],
+            "partition": props["partition"],
+            "loadBalancingMode": props["load_balancing_mode"],
+            "monitor": props["monitor"],
+            "description": props["owner"],
+            "members": [{"name": m, "partition": props["partition"]} for m in props["members"]],
+        }
+        client.call("POST", "/mgmt/tm/ltm/pool", body, what=self.label(props))
+
+    def update_object(
+        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
+    ) -> None:
+        patch: dict[str, Any] = {}
+        if "load_balancing_mode" in changed:
+            patch["loadBalancingMode"] = props["load_balancing_mode"]
+        if "monitor" in changed:
+            patch["monitor"] = props["monitor"]
+        if "owner" in changed:
+            patch["description"] = props["owner"]
+        if patch:
+            client.call("PATCH", self.path(props), patch, what=self.label(props))
+        if "members" in changed:
+            have, want = set(current.get("members") or []), set(props["members"])
+            for member in sorted(want - have):
+                client.call(
+                    "POST",
+                    self.path(props) + "/members",
+                    {"name": member, "partition": props["partition"]},
+                    what=f"member {member} of {self.label(props)}",
+                )
+            for member in sorted(have - want):
+                client.call(
+                    "DELETE",
+                    self.path(props)
+                    + "/members/"
+                    + object_path("", props["partition"], member).rsplit("/", 1)[1],
+                    what=f"member {member} of {self.label(props)}",
+                    ok_missing=True,
+                )
+
+
+class SourceAddressPersistenceProvider(F5ObjectProvider):
+    object_type = "ltm persistence source-addr"
+    collection = "ltm/persistence/source-addr"
+    property_keys = ("timeout", "match_across_services", "defaults_from")
+
+    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+        timeout: Any = obj.get("timeout", "180")
+        return {
+            "name": obj.get("name"),
+            "partition": obj.get("partition", props["partition"]),
+            "timeout": int(timeout) if str(timeout).isdigit() else timeout,
+            "match_across_services": obj.get("matchAcrossServices") == "enabled",
+            "defaults_from": obj.get("defaultsFrom"),
+            "owner": obj.get("description"),
+        }
+
+    def _body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if "timeout" in keys:
+            body["timeout"] = str(props["timeout"])
+        if "match_across_services" in keys:
+            body["matchAcrossServices"] = "enabled" if props["match_across_services"] else "disabled"
+        if "defaults_from" in keys:
+            body["defaultsFrom"] = props["defaults_from"]
+        if "owner" in keys:
+            body["description"] = props["owner"]
+        return body
+
+    def create_object(self, client: Any, props: dict[str, Any]) -> None:
+        body = {"name": props["name"], "partition": props["partition"]}
+        body.update(self._body(props, {*self.property_keys, "owner"}))
+        client.call("POST", "/mgmt/tm/ltm/persistence/source-addr", body, what=self.label(props))
+
+    def update_object(
+        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
+    ) -> None:
+        client.call("PATCH", self.path(props), self._body(props, set(changed)), what=self.label(props))
+
+
+class VirtualServerProvider(F5ObjectProvider):
+    object_type = "ltm virtual"
+    collection = "ltm/virtual"
+    property_keys = (
+        "destination_address",
+        "port",
+        "ip_protocol",
+        "pool",
+        "profiles",
+        "source_address_translation",
+        "persistence",
+    )
+
+    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+        address, port = _parse_destination(str(obj.get("destination", "")))
+        profiles = client.get(self.path(props) + "/profiles", what=f"profiles of {self.label(props)}") or {}
+        persist = [p for p in obj.get("persist") or [] if isinstance(p, dict)]
+        default = next((p for p in persist if p.get("tmDefault") == "yes"), persist[0] if persist else None)
+        snat = obj.get("sourceAddressTranslation") or {}
+        return {
+            "name": obj.get("name"),
+            "partition": obj.get("partition", props["partition"]),
+            "destination_address": address,
+            "port": port,
+            "ip_protocol": obj.get("ipProtocol", "tcp"),
+            "pool": obj.get("pool", ""),
+            "profiles": sorted(
+                full_path(str(p.get("partition", "Common")), str(p.get("name")))
+                for p in profiles.get("items", [])
+            ),
+            "source_address_translation": snat.get("type", "none"),
+            "persistence": full_path(str(default.get("partition", "Common")), str(default["name"]))
+            if default
+            else "",
+            "owner": obj.get("description"),
+        }
+
+    def _body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if keys & {"destination_address", "port"}:
+            body["destination"] = _format_destination(
+                props["partition"], props["destination_address"], props["port"]
+            )
+            body["mask"] = (
+                "255.255.255.255"
+                if ":" not in props["destination_address"]
+                else ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
+            )
+        if "ip_protocol" in keys:
+            body["ipProtocol"] = props["ip_protocol"]
+        if "pool" in keys:
+            body["pool"] = props["pool"]
+        if "profiles" in keys:
+            body["profiles"] = [{"name": p, "context": "all"} for p in props["profiles"]]
+        if "source_address_translation" in keys:
+            body["sourceAddressTranslation"] = {"type": props["source_address_translation"]}
+        if "persistence" in keys:
+            body["persist"] = (
+                [{"name": props["persistence"], "tmDefault": "yes"}] if props["persistence"] else []
+            )
+        if "owner" in keys:
+            body["description"] = props["owner"]
+        return body
+
+    def create_object(self, client: Any, props: dict[str, Any]) -> None:
+        body = {"name": props["name"], "partition": props["partition"]}
+        body.update(self._body(props, {*self.property_keys, "owner"}))
+        client.call("POST", "/mgmt/tm/ltm/virtual", body, what=self.label(props))
+
+    def update_object(
+        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
+    ) -> None:
+        client.call("PATCH", self.path(props), self._body(props, set(changed)), what=self.label(props))
+
+
+# -- normalisation helpers ---------------------------------------------------------------------------
+_RD = re.compile(r"%\d+")
+
+
+def _strip_route_domain(address: str) -> str:
+    return _RD.sub("", address)
+
+
+def _monitor(value: Any) -> str:
+    """BIG-IP echoes monitor expressions with a trailing space; absent means none."""
+    return " ".join(str(value).split()) if value else ""
+
+
+def _parse_destination(destination: str) -> tuple[str, int]:
+    """``/Common/203.0.113.10%2:500`` -> (``203.0.113.10``, 500); IPv6 uses ``.`` before the port."""
+    tail = destination.rsplit("/", 1)[-1]
+    tail = _RD.sub("", tail)
+    sep = "." if tail.count(":") > 1 else ":"
+    address, _, port = tail.rpartition(sep)
+    try:
+        address = str(ipaddress.ip_address(address))
+    except ValueError:
+        pass
+    return address, int(port) if port.isdigit() else 0
+
+
+def _format_destination(partition: str, address: str, port: int) -> str:
+    sep = "." if ":" in address else ":"
+    return f"/{partition}/{address}{sep}{port}"

@@ -1,0 +1,174 @@
+"""The declaration is validated before anything is sent: every message names cluster, field, allowed."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from components.declaration import DeclarationError, parse_clusters
+
+BASE: dict[str, Any] = {
+    "name": "vpn-east",
+    "protocols": ["ikev2"],
+    "virtualAddress": "203.0.113.10",
+    "nodes": [
+        {"name": "rras1", "address": "198.51.100.11"},
+        {"name": "rras2", "address": "198.51.100.12"},
+    ],
+    "loadBalancer": {
+        "kind": "f5",
+        "url": "https://bigip.example.net",
+        "user": "automation",
+        "passwordSecret": "f5Password",
+    },
+}
+
+
+def cluster(**changes: Any) -> dict[str, Any]:
+    c = copy.deepcopy(BASE)
+    c.update(changes)
+    return c
+
+
+def problems(raw: list[Any]) -> list[str]:
+    with pytest.raises(DeclarationError) as info:
+        parse_clusters(raw)
+    return info.value.problems
+
+
+def test_defaults_follow_the_minimum_baseline():
+    (c,) = parse_clusters([cluster()])
+    assert c.ipsec.as_cmdlet_parameters() == {
+        "EncryptionMethod": "AES128",
+        "IntegrityCheckMethod": "SHA256",
+        "CipherTransformConstants": "AES128",
+        "AuthenticationTransformConstants": "SHA256128",
+        "DHGroup": "Group14",
+        "PfsGroup": "PFS2048",
+        "SALifeTimeSeconds": 28800,
+        "SADataSizeForRenegotiationKilobytes": 102400,
+    }
+    assert c.client_address == "preserved"
+    assert c.ikev2_fragmentation is True
+    assert c.load_balancer.partition == "Common"
+
+
+def test_enum_spelling_is_case_insensitive_and_canonicalised():
+    (c,) = parse_clusters([cluster(ipsec={"dhGroup": "group14", "encryptionMethod": "aes256"})])
+    assert (c.ipsec.dh_group, c.ipsec.encryption_method) == ("Group14", "AES256")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("encryptionMethod", "DES"),
+        ("encryptionMethod", "DES3"),
+        ("integrityCheckMethod", "MD5"),
+        ("integrityCheckMethod", "SHA1"),
+        ("dhGroup", "None"),
+        ("dhGroup", "Group1"),
+        ("dhGroup", "Group2"),
+        ("pfsGroup", "None"),
+        ("pfsGroup", "PFS1"),
+        ("pfsGroup", "PFS2"),
+    ],
+)
+def test_weak_crypto_is_refused_unless_allowed(field, value):
+    (msg,) = problems([cluster(ipsec={field: value})])
+    assert msg.startswith(f"cluster 'vpn-east': ipsec.{field}: {value} is weak crypto; use one of")
+    assert "allowWeakCrypto: true" in msg
+    (c,) = parse_clusters([cluster(ipsec={field: value}, allowWeakCrypto=True)])
+    assert c.allow_weak_crypto
+
+
+def test_unknown_vendor_names_the_allowed_kinds():
+    (msg,) = problems([cluster(loadBalancer={**BASE["loadBalancer"], "kind": "a10"})])
+    assert msg == (
+        "cluster 'vpn-east': loadBalancer.kind: 'a10' is not a valid load balancer kind; "
+        "allowed: f5, citrix, kemp"
+    )
+
+
+def test_malformed_and_duplicate_addresses_and_names():
+    msgs = problems(
+        [
+            cluster(
+                nodes=[
+                    {"name": "rras1", "address": "198.51.100.300"},
+                    {"name": "rras2", "address": "198.51.100.12"},
+                    {"name": "RRAS2", "address": "198.51.100.12"},
+                ]
+            )
+        ]
+    )
+    assert msgs == ["cluster 'vpn-east': nodes[0].address: '198.51.100.300' is not an IPv4 or IPv6 address"]
+    msgs = problems(
+        [cluster(nodes=[{"name": "rras2", "address": "198.51.100.12"}, {"name": "RRAS2", "address": "198.51.100.12"}])]
+    )
+    assert msgs == [
+        "cluster 'vpn-east': nodes[1].name: 'RRAS2' is declared twice",
+        "cluster 'vpn-east': nodes[1].address: 198.51.100.12 is declared twice",
+    ]
+
+
+def test_empty_node_list_is_refused():
+    (msg,) = problems([cluster(nodes=[])])
+    assert msg == "cluster 'vpn-east': nodes: must list at least one RRAS node"
+
+
+def test_ports_out_of_range():
+    (msg,) = problems([cluster(sstp={"port": 70000})])
+    assert msg == "cluster 'vpn-east': sstp.port: port 70000 is outside 1-65535"
+    (msg,) = problems([cluster(loadBalancer={**BASE["loadBalancer"], "url": "https://bigip:0"})])
+    assert "loadBalancer.url" in msg and "port outside 1-65535" in msg
+
+
+def test_management_url_must_be_https_and_carry_no_credentials():
+    (msg,) = problems([cluster(loadBalancer={**BASE["loadBalancer"], "url": "http://bigip"})])
+    assert "loadBalancer.url" in msg and "must be an https:// URL" in msg
+    (msg,) = problems([cluster(loadBalancer={**BASE["loadBalancer"], "url": "https://admin:pw@bigip"})])
+    assert "must not carry credentials" in msg and "pw" not in msg.replace("passwordSecret", "")
+
+
+def test_gcm_must_be_symmetric_on_esp():
+    (msg,) = problems([cluster(ipsec={"cipherTransformConstants": "GCMAES128"})])
+    assert "AES-GCM must be used for both ESP encryption and integrity" in msg
+    (c,) = parse_clusters(
+        [cluster(ipsec={"cipherTransformConstants": "GCMAES256", "authenticationTransformConstants": "GCMAES256"})]
+    )
+    assert c.ipsec.cipher_transform_constants == "GCMAES256"
+
+
+def test_lifetimes_outside_what_rras_accepts():
+    msgs = problems([cluster(ipsec={"saLifeTimeSeconds": 299, "saDataSizeForRenegotiationKilobytes": 1000})])
+    assert msgs == [
+        "cluster 'vpn-east': ipsec.saLifeTimeSeconds: 299 is outside the range RRAS accepts (300-17279999 seconds)",
+        "cluster 'vpn-east': ipsec.saDataSizeForRenegotiationKilobytes: 1000 is below the minimum RRAS accepts "
+        "(1024 KB)",
+    ]
+
+
+def test_typos_are_reported_not_ignored():
+    (msg,) = problems([cluster(persistanceTimeout=60)])
+    assert msg.startswith("cluster 'vpn-east': persistanceTimeout: is not a known field")
+
+
+def test_duplicate_cluster_names_and_shared_virtual_address():
+    msgs = problems([cluster(), cluster()])
+    assert "cluster 'vpn-east': name: declared more than once; cluster names must be unique" in msgs
+    assert any("virtualAddress 203.0.113.10" in m for m in msgs)
+
+
+def test_every_problem_of_every_cluster_at_once():
+    msgs = problems([cluster(nodes=[]), {"name": "Bad Name"}, "not-a-mapping"])
+    assert len(msgs) >= 5
+    assert msgs[0].startswith("cluster 'vpn-east'")
+    assert any(m.startswith("cluster 'Bad Name': name:") for m in msgs)
+    assert any(m.startswith("cluster #3 (no valid name): must be a mapping") for m in msgs)
+
+
+def test_mixed_address_families_are_refused():
+    (msg,) = problems([cluster(nodes=[{"name": "rras1", "address": "2001:db8::11"}])])
+    assert "nodes[0].address: 2001:db8::11 is IPv6 but the virtual address is IPv4" in msg
