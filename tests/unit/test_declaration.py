@@ -105,7 +105,14 @@ def test_malformed_and_duplicate_addresses_and_names():
     )
     assert msgs == ["cluster 'vpn-east': nodes[0].address: '198.51.100.300' is not an IPv4 or IPv6 address"]
     msgs = problems(
-        [cluster(nodes=[{"name": "rras2", "address": "198.51.100.12"}, {"name": "RRAS2", "address": "198.51.100.12"}])]
+        [
+            cluster(
+                nodes=[
+                    {"name": "rras2", "address": "198.51.100.12"},
+                    {"name": "RRAS2", "address": "198.51.100.12"},
+                ]
+            )
+        ]
     )
     assert msgs == [
         "cluster 'vpn-east': nodes[1].name: 'RRAS2' is declared twice",
@@ -136,7 +143,14 @@ def test_gcm_must_be_symmetric_on_esp():
     (msg,) = problems([cluster(ipsec={"cipherTransformConstants": "GCMAES128"})])
     assert "AES-GCM must be used for both ESP encryption and integrity" in msg
     (c,) = parse_clusters(
-        [cluster(ipsec={"cipherTransformConstants": "GCMAES256", "authenticationTransformConstants": "GCMAES256"})]
+        [
+            cluster(
+                ipsec={
+                    "cipherTransformConstants": "GCMAES256",
+                    "authenticationTransformConstants": "GCMAES256",
+                }
+            )
+        ]
     )
     assert c.ipsec.cipher_transform_constants == "GCMAES256"
 
@@ -144,9 +158,10 @@ def test_gcm_must_be_symmetric_on_esp():
 def test_lifetimes_outside_what_rras_accepts():
     msgs = problems([cluster(ipsec={"saLifeTimeSeconds": 299, "saDataSizeForRenegotiationKilobytes": 1000})])
     assert msgs == [
-        "cluster 'vpn-east': ipsec.saLifeTimeSeconds: 299 is outside the range RRAS accepts (300-17279999 seconds)",
-        "cluster 'vpn-east': ipsec.saDataSizeForRenegotiationKilobytes: 1000 is below the minimum RRAS accepts "
-        "(1024 KB)",
+        "cluster 'vpn-east': ipsec.saLifeTimeSeconds: 299 is outside the range RRAS accepts "
+        "(300-17279999 seconds)",
+        "cluster 'vpn-east': ipsec.saDataSizeForRenegotiationKilobytes: 1000 is below the minimum "
+        "RRAS accepts (1024 KB)",
     ]
 
 

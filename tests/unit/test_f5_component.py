@@ -37,7 +37,11 @@ def _build(mocks: _Mocks, **changes: Any) -> dict[str, dict[str, Any]]:
     comp = VpnCluster(c, "aovpn-iac:aovpn/test")
 
     def collect(_: Any) -> dict[str, dict[str, Any]]:
-        return {r.name: {k: v for k, v in r.inputs.items() if k != "__provider"} for r in mocks.resources if r.custom}
+        return {
+            r.name: {k: v for k, v in r.inputs.items() if k != "__provider"}
+            for r in mocks.resources
+            if r.custom
+        }
 
     return comp.objects.apply(collect)  # type: ignore[return-value]
 
