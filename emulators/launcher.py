@@ -1,10 +1,144 @@
-"""Start, stop and report the twins a stack points at (``python -m emulators start --stack local``).
+"""Start, stop and report the twins a stack points at: ``python -m emulators start|stop|status --stack S``.
 
-Filled in with the demo stack; see ``./run demo``.
+Every load balancer (and, with the RRAS adapter, every WinRM endpoint) of the stack whose URL is on
+this machine (127.0.0.1 / localhost) gets a twin of its vendor on that port, in a background process
+of its own. TLS material lives in ``.twins/tls`` (the stack's ``caBundle`` points at its ``ca.pem``),
+saved configurations in ``.twins/<vendor>-<port>``, pids and logs in ``.twins/run``.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from emulators.common import ensure_tls
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+TWIN_DIR = Path(".twins")
+
+
+@dataclass(frozen=True)
+class TwinSpec:
+    vendor: str
+    port: int
+    user: str | None
+    password_key: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.vendor}-{self.port}"
+
+
+def stack_twins(stack_file: Path) -> list[TwinSpec]:
+    config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    specs: dict[str, TwinSpec] = {}
+    for cluster in config.get("aovpn:clusters") or []:
+        lb = cluster.get("loadBalancer") or {}
+        parts = urlsplit(str(lb.get("url", "")))
+        if parts.hostname in LOCAL_HOSTS and parts.port:
+            spec = TwinSpec(str(lb.get("kind")), parts.port, lb.get("user"), lb.get("passwordSecret"))
+            specs.setdefault(spec.key, spec)
+    return list(specs.values())
+
+
+def _pid_file(spec: TwinSpec) -> Path:
+    return TWIN_DIR / "run" / f"{spec.key}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _running_pid(spec: TwinSpec) -> int | None:
+    path = _pid_file(spec)
+    if path.exists():
+        pid = int(path.read_text().strip() or 0)
+        if pid and _alive(pid):
+            return pid
+    return None
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"twin on port {port} exited with code {proc.returncode}; see .twins/run/*.log")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"twin on port {port} did not start listening within {timeout:.0f} s")
+
+
+def start(specs: list[TwinSpec]) -> None:
+    ensure_tls(TWIN_DIR / "tls")
+    (TWIN_DIR / "run").mkdir(parents=True, exist_ok=True)
+    for spec in specs:
+        pid = _running_pid(spec)
+        if pid:
+            print(f"  {spec.vendor} twin already running on https://127.0.0.1:{spec.port} (pid {pid})")
+            continue
+        cmd = [
+            sys.executable,
+            "-m",
+            "emulators",
+            spec.vendor,
+            "--port",
+            str(spec.port),
+            "--tls-dir",
+            str(TWIN_DIR / "tls"),
+            "--data-dir",
+            str(TWIN_DIR / spec.key),
+        ]
+        if spec.user:
+            cmd += ["--user", spec.user]
+        log = (TWIN_DIR / "run" / f"{spec.key}.log").open("ab")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        _wait_listening(spec.port, proc)
+        _pid_file(spec).write_text(str(proc.pid))
+        print(f"  {spec.vendor} twin started on https://127.0.0.1:{spec.port} (pid {proc.pid})")
+
+
+def stop(specs: list[TwinSpec]) -> None:
+    for spec in specs:
+        pid = _running_pid(spec)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            print(f"  {spec.vendor} twin on port {spec.port} stopped")
+        _pid_file(spec).unlink(missing_ok=True)
+
+
+def status(specs: list[TwinSpec]) -> None:
+    for spec in specs:
+        pid = _running_pid(spec)
+        state = f"running (pid {pid})" if pid else "stopped"
+        print(f"  {spec.vendor} twin https://127.0.0.1:{spec.port}: {state}")
+
 
 def main(argv: list[str]) -> int:
-    raise SystemExit("emulators.launcher: not available yet")
+    parser = argparse.ArgumentParser(prog="python -m emulators", description=__doc__)
+    parser.add_argument("action", choices=("start", "stop", "status"))
+    parser.add_argument("--stack", default="local")
+    parser.add_argument("--stacks-dir", default="stacks")
+    args = parser.parse_args(argv)
+    stack_file = Path(args.stacks_dir) / f"Pulumi.{args.stack}.yaml"
+    if not stack_file.exists():
+        raise SystemExit(f"no stack file {stack_file}")
+    specs = stack_twins(stack_file)
+    {"start": start, "stop": stop, "status": status}[args.action](specs)
+    return 0
