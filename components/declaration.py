@@ -382,11 +382,14 @@ def _ipsec_problems(policy: IpsecPolicy, allow_weak: bool) -> list[str]:
                 "ipsec.cipherTransformConstants/authenticationTransformConstants: AES-GCM must be used "
                 f"for both ESP encryption and integrity with the same key size, got {cipher} / {auth}"
             )
-    if cipher == "None" and auth == "None":
-        problems.append(
-            "ipsec.cipherTransformConstants/authenticationTransformConstants: both None leaves ESP "
-            "without encryption or integrity"
-        )
+    for field, value in values.items():
+        if value == "None":
+            # The VPNv2 CSP (ProfileXML CryptographySuite) has no None: clients could never match.
+            problems.append(
+                f"ipsec.{field}: None cannot be expressed in the Always On VPN client profile, so "
+                f"clients could not match the servers' policy; use one of "
+                f"{', '.join(v for v in _allowed_for(field) if v != 'None')}"
+            )
     return problems
 
 

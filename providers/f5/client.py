@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import re
+import sys
 import threading
 import time
 from typing import Any
@@ -78,7 +79,18 @@ class F5Client:
                 self._login()
 
     def close(self) -> None:
-        """Delete the token (BIG-IP caps active tokens per user); best effort, quick."""
+        """Save the configuration if this process changed it, then delete the token.
+
+        Runs once per provider process (at exit): the engine interrupts the provider host when the
+        deployment ends and waits 5 s before killing it (pulumi sdk/go/common/resource/plugin/plugin.go),
+        so the running configuration is saved once per run and device, not once per object, and the
+        token does not count against BIG-IP's 100-token cap after the run.
+        """
+        if self.writes and self._token:
+            try:
+                self.save_config()
+            except ApplianceError as exc:
+                print(f"warning: {exc}; the running configuration was changed but not saved", file=sys.stderr)
         token, self._token = self._token, None
         if not token:
             return

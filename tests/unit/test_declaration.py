@@ -67,10 +67,8 @@ def test_enum_spelling_is_case_insensitive_and_canonicalised():
         ("encryptionMethod", "DES3"),
         ("integrityCheckMethod", "MD5"),
         ("integrityCheckMethod", "SHA1"),
-        ("dhGroup", "None"),
         ("dhGroup", "Group1"),
         ("dhGroup", "Group2"),
-        ("pfsGroup", "None"),
         ("pfsGroup", "PFS1"),
         ("pfsGroup", "PFS2"),
     ],
@@ -81,6 +79,14 @@ def test_weak_crypto_is_refused_unless_allowed(field, value):
     assert "allowWeakCrypto: true" in msg
     (c,) = parse_clusters([cluster(ipsec={field: value}, allowWeakCrypto=True)])
     assert c.allow_weak_crypto
+
+
+@pytest.mark.parametrize("field", ["dhGroup", "pfsGroup", "cipherTransformConstants"])
+def test_none_is_refused_even_with_weak_crypto_allowed_because_clients_cannot_express_it(field):
+    msgs = problems([cluster(ipsec={field: "None"})])
+    assert msgs[0].startswith(f"cluster 'vpn-east': ipsec.{field}: None is weak crypto")
+    (msg,) = problems([cluster(ipsec={field: "None"}, allowWeakCrypto=True)])
+    assert msg.startswith(f"cluster 'vpn-east': ipsec.{field}: None cannot be expressed in the Always On VPN")
 
 
 def test_unknown_vendor_names_the_allowed_kinds():
