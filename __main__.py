@@ -29,5 +29,6 @@ for cluster in clusters:
         "virtualAddress": cluster.virtual_address,
         "objects": component.objects,
         "ipsecPolicy": component.ipsec_policy,
+        "clientProfile": component.client_profile,
     }
 pulumi.export("clusters", outputs)

@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from components import f5
+from components.client_profile import native_profile_xml, vpn_connection_ipsec_parameters
 from components.declaration import Cluster, DeclarationError
 
 Builder = Callable[[Cluster, str, pulumi.Resource], dict[str, list[pulumi.CustomResource]]]
@@ -43,6 +44,7 @@ class VpnCluster(pulumi.ComponentResource):
 
     objects: pulumi.Output[list[dict[str, str]]]
     ipsec_policy: pulumi.Output[dict[str, Any]]
+    client_profile: pulumi.Output[dict[str, Any]]
 
     def __init__(self, cluster: Cluster, owner: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aovpn:index:VpnCluster", cluster.name, None, opts)
@@ -55,10 +57,17 @@ class VpnCluster(pulumi.ComponentResource):
             ]
         )
         self.ipsec_policy = pulumi.Output.from_input(cluster.ipsec.as_cmdlet_parameters())
+        self.client_profile = pulumi.Output.from_input(
+            {
+                "nativeProfileXml": native_profile_xml(cluster.ipsec),
+                "vpnConnectionIPsecParameters": vpn_connection_ipsec_parameters(cluster.ipsec),
+            }
+        )
         self.register_outputs(
             {
                 "objects": self.objects,
                 "ipsec_policy": self.ipsec_policy,
+                "client_profile": self.client_profile,
                 "load_balancer": cluster.load_balancer.kind,
                 "virtual_address": cluster.virtual_address,
             }
