@@ -20,6 +20,8 @@ Builder = Callable[[Cluster, str, pulumi.Resource], dict[str, list[pulumi.Custom
 
 #: Load-balancer vendors this version can provision, by declaration ``loadBalancer.kind``.
 LOAD_BALANCERS: dict[str, Builder] = {"f5": f5.build}
+#: Vendors whose module also provisions SSTP.
+SSTP_SUPPORT: set[str] = {"f5"}
 
 
 def check_supported(clusters: list[Cluster]) -> None:
@@ -31,9 +33,12 @@ def check_supported(clusters: list[Cluster]) -> None:
         if c.load_balancer.kind not in LOAD_BALANCERS
     ]
     problems += [
-        f"cluster {c.name!r}: protocols: 'sstp' is not supported by this version yet; supported: ikev2"
+        f"cluster {c.name!r}: protocols: 'sstp' is not supported on {c.load_balancer.kind} by this version "
+        f"yet; SSTP is supported on: {', '.join(sorted(SSTP_SUPPORT))}"
         for c in clusters
         if "sstp" in c.protocols
+        and c.load_balancer.kind in LOAD_BALANCERS
+        and c.load_balancer.kind not in SSTP_SUPPORT
     ]
     if problems:
         raise DeclarationError(problems)

@@ -256,13 +256,40 @@ class LoadBalancer(_Model):
         return v
 
 
+class TlsOffload(_Model):
+    """SSTP TLS terminated on the load balancer with the public certificate (DESIGN.md, SSTP)."""
+
+    certificate_secret: str
+    private_key_secret: str
+    #: Re-encrypt to the nodes (server-ssl) instead of plain HTTP on port 80. Only valid when the nodes
+    #: carry the same certificate (the RRAS adapter checks their SHA-256 hash against it).
+    reencrypt: bool = False
+
+    @field_validator("certificate_secret", "private_key_secret")
+    @classmethod
+    def _secret(cls, v: str) -> str:
+        if not SECRET_KEY_RE.match(v):
+            raise ValueError(f"{v!r} is not a config key name (letters, digits, _ . -)")
+        return v
+
+
 class Sstp(_Model):
     port: int = 443
+    #: The public name clients connect to (Host header of the health check); defaults to the VIP.
+    host_name: str | None = None
+    tls_offload: TlsOffload | None = None
 
     @field_validator("port")
     @classmethod
     def _port(cls, v: int) -> int:
         return _port(v)
+
+    @field_validator("host_name")
+    @classmethod
+    def _host(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$", v):
+            raise ValueError(f"{v!r} is not a DNS host name")
+        return v
 
 
 class Cluster(_Model):
@@ -348,6 +375,8 @@ class Cluster(_Model):
                     f"virtual address is IPv{vip_version}; use one address family"
                 )
         problems.extend(_ipsec_problems(self.ipsec, self.allow_weak_crypto))
+        if self.sstp.tls_offload is not None and "sstp" not in self.protocols:
+            problems.append("sstp.tlsOffload: declared, but protocols does not list sstp")
         return problems
 
 
