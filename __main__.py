@@ -30,5 +30,6 @@ for cluster in clusters:
         "objects": component.objects,
         "ipsecPolicy": component.ipsec_policy,
         "clientProfile": component.client_profile,
+        "sstpCertificateSha256": component.sstp_certificate_sha256,
     }
 pulumi.export("clusters", outputs)

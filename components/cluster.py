@@ -62,6 +62,11 @@ class VpnCluster(pulumi.ComponentResource):
             ]
         )
         self.ipsec_policy = pulumi.Output.from_input(cluster.ipsec.as_cmdlet_parameters())
+        certificates = made.get("certificates") or []
+        # The SSTP certificate's SHA-256 hash: the RRAS nodes must be told it when TLS is offloaded.
+        self.sstp_certificate_sha256: pulumi.Output[str | None] = (
+            certificates[0].sha256 if certificates else pulumi.Output.from_input(None)  # type: ignore[attr-defined]
+        )
         self.client_profile = pulumi.Output.from_input(
             {
                 "nativeProfileXml": native_profile_xml(cluster.ipsec),
@@ -73,6 +78,7 @@ class VpnCluster(pulumi.ComponentResource):
                 "objects": self.objects,
                 "ipsec_policy": self.ipsec_policy,
                 "client_profile": self.client_profile,
+                "sstp_certificate_sha256": self.sstp_certificate_sha256,
                 "load_balancer": cluster.load_balancer.kind,
                 "virtual_address": cluster.virtual_address,
             }

@@ -5,6 +5,12 @@ IKEv2 (DESIGN.md): a node per RRAS server; pools for UDP 500 and 4500 with every
 IKE on 500 and NAT-T on 4500 from one client reach the same node) as the default persistence of both
 UDP virtual servers; Source Address Translation None while the client address is preserved (RRAS limits
 IPsec SAs per source address), automap only when the declaration says it is translated.
+
+SSTP (DESIGN.md): a TCP virtual server on VIP:443 with a pool of the nodes; SSL-session persistence
+with source-address affinity as fallback; a monitor that checks the SSTP listener itself (HEAD of the
+SSTP URI answered 401), over HTTPS without offload and over HTTP on port 80 with TLS offload. With
+offload the public certificate and key (from secret config) are installed and a client-ssl profile
+terminates TLS; with re-encryption /Common/serverssl carries it on to the nodes on 443.
 """
 
 from __future__ import annotations
@@ -15,12 +21,27 @@ import pulumi
 
 from components.declaration import Cluster
 from components.naming import IKEV2_PORTS, device_object, resource_name
-from providers.f5.resources import F5Node, F5Pool, F5SourceAddressPersistence, F5VirtualServer
+from providers.f5.resources import (
+    F5Certificate,
+    F5ClientSslProfile,
+    F5HttpMonitor,
+    F5HttpsMonitor,
+    F5Node,
+    F5Pool,
+    F5SourceAddressPersistence,
+    F5SslPersistence,
+    F5VirtualServer,
+)
 
 LB_MODES = {"least-connections": "least-connections-member", "round-robin": "round-robin"}
 GATEWAY_ICMP = "/Common/gateway_icmp"
 UDP_PROFILE = "/Common/udp"
 SOURCE_ADDR_PARENT = "/Common/source_addr"
+SSL_PERSIST_PARENT = "/Common/ssl"
+TCP_PROFILE = "/Common/tcp"
+CLIENTSSL_PARENT = "/Common/clientssl"
+SERVERSSL_PROFILE = "/Common/serverssl"
+SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
 
 
 def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, list[pulumi.CustomResource]]:
@@ -31,10 +52,8 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
     base: dict[str, Any] = {"device": device, "partition": partition, "owner": owner}
     child = pulumi.ResourceOptions(parent=parent)
     made: dict[str, list[pulumi.CustomResource]] = {
-        "nodes": [],
-        "pools": [],
-        "persistence": [],
-        "virtuals": [],
+        role: []
+        for role in ("nodes", "certificates", "monitors", "profiles", "persistence", "pools", "virtuals")
     }
 
     nodes: list[F5Node] = []
@@ -86,11 +105,137 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
                     "port": port,
                     "ip_protocol": "udp",
                     "pool": f"/{partition}/{pool_name}",
-                    "profiles": [UDP_PROFILE],
+                    "profiles": [{"name": UDP_PROFILE, "context": "all"}],
                     "source_address_translation": snat,
                     "persistence": f"/{partition}/{device_object(cluster.name, 'ikev2', 'srcaddr')}",
+                    "fallback_persistence": "",
                 },
                 pulumi.ResourceOptions(parent=parent, depends_on=[pool, persistence]),
             )
             made["virtuals"].append(virtual)
+    if "sstp" in cluster.protocols:
+        _sstp(cluster, base, parent, nodes, made)
     return made
+
+
+def _sstp(
+    cluster: Cluster,
+    base: dict[str, Any],
+    parent: pulumi.Resource,
+    nodes: list[F5Node],
+    made: dict[str, list[pulumi.CustomResource]],
+) -> None:
+    partition = base["partition"]
+    child = pulumi.ResourceOptions(parent=parent)
+    offload = cluster.sstp.tls_offload
+    plain_http = offload is not None and not offload.reencrypt
+    node_port = 80 if plain_http else 443
+    host = cluster.sstp.host_name or cluster.virtual_address
+
+    # The monitor's type follows the offload mode; switching mode creates the new monitor, moves the pool
+    # to it, and deletes the old one after the program (no window without monitoring, no "in use" error).
+    monitor_type = "http" if plain_http else "https"
+    monitor_cls = F5HttpMonitor if plain_http else F5HttpsMonitor
+    monitor_name = device_object(cluster.name, "sstp", monitor_type)
+    monitor = monitor_cls(
+        resource_name(cluster.name, "monitor", "sstp", monitor_type),
+        {
+            **base,
+            "name": monitor_name,
+            "defaults_from": f"/Common/{monitor_type}",
+            # BIG-IP send strings carry literal \r\n escapes (reference/f5.md §2.4).
+            "send": f"HEAD {SSTP_URI} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: Close\\r\\n\\r\\n",
+            "recv": "401",
+            "interval": 5,
+            "timeout": 16,
+        },
+        child,
+    )
+    made["monitors"].append(monitor)
+
+    pool_name = device_object(cluster.name, "sstp")
+    pool = F5Pool(
+        resource_name(cluster.name, "pool", "sstp"),
+        {
+            **base,
+            "name": pool_name,
+            "load_balancing_mode": LB_MODES[cluster.load_balancing_method],
+            "monitor": f"/{partition}/{monitor_name}",
+            "members": sorted(f"{device_object(cluster.name, n.name)}:{node_port}" for n in cluster.nodes),
+        },
+        pulumi.ResourceOptions(parent=parent, depends_on=[*nodes, monitor]),
+    )
+    made["pools"].append(pool)
+
+    ssl_persist = F5SslPersistence(
+        resource_name(cluster.name, "persistence", "sstp-ssl"),
+        {
+            **base,
+            "name": device_object(cluster.name, "sstp", "ssl"),
+            "timeout": cluster.persistence_timeout,
+            "match_across_services": False,
+            "defaults_from": SSL_PERSIST_PARENT,
+        },
+        child,
+    )
+    src_persist = F5SourceAddressPersistence(
+        resource_name(cluster.name, "persistence", "sstp-srcaddr"),
+        {
+            **base,
+            "name": device_object(cluster.name, "sstp", "srcaddr"),
+            "timeout": cluster.persistence_timeout,
+            "match_across_services": False,
+            "defaults_from": SOURCE_ADDR_PARENT,
+        },
+        child,
+    )
+    made["persistence"].extend([ssl_persist, src_persist])
+
+    profiles: list[Any] = [{"name": TCP_PROFILE, "context": "all"}]
+    depends: list[pulumi.Resource] = [pool, ssl_persist, src_persist]
+    if offload is not None:
+        cert = F5Certificate(
+            resource_name(cluster.name, "certificate", "sstp"),
+            {
+                **base,
+                "base_name": device_object(cluster.name, "sstp"),
+                "certificate_secret": offload.certificate_secret,
+                "private_key_secret": offload.private_key_secret,
+            },
+            child,
+        )
+        made["certificates"].append(cert)
+        clientssl = F5ClientSslProfile(
+            resource_name(cluster.name, "profile", "sstp-clientssl"),
+            {
+                **base,
+                "name": device_object(cluster.name, "sstp", "clientssl"),
+                "defaults_from": CLIENTSSL_PARENT,
+                "certificate": cert.certificate,
+                "key": cert.key,
+            },
+            pulumi.ResourceOptions(parent=parent, depends_on=[cert]),
+        )
+        made["profiles"].append(clientssl)
+        depends.append(clientssl)
+        clientssl_path = f"/{partition}/{device_object(cluster.name, 'sstp', 'clientssl')}"
+        profiles.append({"name": clientssl_path, "context": "clientside"})
+        if offload.reencrypt:
+            profiles.append({"name": SERVERSSL_PROFILE, "context": "serverside"})
+    virtual = F5VirtualServer(
+        resource_name(cluster.name, "virtual", "sstp"),
+        {
+            **base,
+            "name": device_object(cluster.name, "sstp", cluster.sstp.port, "vs"),
+            "destination_address": cluster.virtual_address,
+            "port": cluster.sstp.port,
+            "ip_protocol": "tcp",
+            "pool": f"/{partition}/{pool_name}",
+            "profiles": sorted(profiles, key=lambda p: p["name"]),
+            "source_address_translation": "none" if cluster.client_address == "preserved" else "automap",
+            "persistence": f"/{partition}/{device_object(cluster.name, 'sstp', 'ssl')}",
+            "fallback_persistence": f"/{partition}/{device_object(cluster.name, 'sstp', 'srcaddr')}",
+        },
+        pulumi.ResourceOptions(parent=parent, depends_on=depends),
+    )
+    made["virtuals"].append(virtual)

@@ -56,10 +56,13 @@ class SecretConfig:
         self._config = config
 
     def password(self, device: Device) -> str:
-        value = self._config.get(device.password_key) if self._config is not None else None
+        return self.value(device.password_key, device.host, "<password>")
+
+    def value(self, key: str, where: str, placeholder: str = "<value>") -> str:
+        value = self._config.get(key) if self._config is not None else None
         if not value:
             raise ConfigurationError(
-                f"{device.host}: the secret config key {device.password_key!r} is not set; set it with "
-                f"`pulumi config set --secret {device.password_key} <password>`"
+                f"{where}: the secret config key {key!r} is not set; set it with "
+                f"`pulumi config set --secret {key} {placeholder}`"
             )
         return str(value)

@@ -58,6 +58,13 @@ class ApplianceObjectProvider(ResourceProvider):
     identity_keys: ClassVar[tuple[str, ...]] = ("name",)
     #: Input keys compared with the appliance and written on update.
     property_keys: ClassVar[tuple[str, ...]] = ()
+    #: Appliance names are unique, so a replacement normally deletes first. A type whose device name
+    #: changes with its content (a certificate named by its fingerprint) creates first instead, so that
+    #: what references it is switched over before the old object goes.
+    delete_before_replace: ClassVar[bool] = True
+    #: Input keys that are not device properties but must survive into the outputs (which is all that
+    #: read and delete receive), such as the names of secret config keys.
+    carried_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,6 +83,7 @@ class ApplianceObjectProvider(ResourceProvider):
         replaces = [k for k in self.identity_keys if olds.get(k) != news.get(k)]
         if _url(olds) != _url(news):
             replaces.append("device")
+        replaces += [k for k in self.content_replaces(olds, news) if k not in replaces]
         changed = [
             k
             for k in (*self.property_keys, *CONNECTION_KEYS)
@@ -86,7 +94,7 @@ class ApplianceObjectProvider(ResourceProvider):
             changes=changes,
             replaces=replaces,
             stables=[],
-            delete_before_replace=True,
+            delete_before_replace=self.delete_before_replace,
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -141,7 +149,7 @@ class ApplianceObjectProvider(ResourceProvider):
         return {k: props.get(k) for k in keys if props.get(k) != current.get(k)}
 
     def _outs(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-        outs = {k: props[k] for k in ("device", *self.identity_keys) if k in props}
+        outs = {k: props[k] for k in ("device", *self.identity_keys, *self.carried_keys) if k in props}
         outs.update(current)
         return outs
 
@@ -164,6 +172,10 @@ class ApplianceObjectProvider(ResourceProvider):
             )
 
     # -- vendor hooks ------------------------------------------------------------------------------
+    def content_replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+        """Keys to report as replaced for reasons the inputs alone do not show (e.g. a secret's content)."""
+        return []
+
     def client(self, device: Device) -> Any:
         raise NotImplementedError
 

@@ -170,6 +170,40 @@ class F5Client:
             raise self._error(resp, verb, what)
         return resp.json() if resp.content else None
 
+    def upload(self, filename: str, data: bytes) -> str:
+        """Upload a file in Content-Range chunks; returns its path on the BIG-IP (reference/f5.md §2.8)."""
+        self._ensure_token()
+        total, chunk = len(data), 512 * 1024
+        for start in range(0, max(total, 1), chunk):
+            part = data[start : start + chunk]
+            end = start + len(part) - 1
+            headers = {
+                "Content-Type": "application/octet-stream",
+                "Content-Range": f"{start}-{end}/{total}",
+                "X-F5-Auth-Token": self._token or "",
+            }
+            try:
+                resp = self._session.post(
+                    f"{self.device.url}/mgmt/shared/file-transfer/uploads/{quote(filename, safe='')}",
+                    data=part,
+                    headers=headers,
+                    verify=self.device.verify(),
+                    timeout=TIMEOUT,
+                )
+            except requests.RequestException as exc:
+                raise ApplianceError(
+                    device=self.device.host,
+                    obj=f"file {filename}",
+                    operation="upload",
+                    status=None,
+                    code=None,
+                    message=_short(exc),
+                ) from None
+            if resp.status_code >= 400:
+                raise self._error(resp, "upload", f"file {filename}")
+        self.writes += 1
+        return f"/var/config/rest/downloads/{filename}"
+
     def save_config(self) -> None:
         self.call("POST", "/mgmt/tm/sys/config", {"command": "save"}, what="sys config")
 

@@ -76,7 +76,7 @@ def test_ikev2_cluster_objects(mocks):
         assert objs["vpn-east-persistence-ikev2"]["timeout"] == 3600
         vs = objs["vpn-east-virtual-ikev2-4500"]
         assert vs["destination_address"] == "203.0.113.10" and vs["port"] == 4500
-        assert vs["ip_protocol"] == "udp" and vs["profiles"] == ["/Common/udp"]
+        assert vs["ip_protocol"] == "udp" and vs["profiles"] == [{"name": "/Common/udp", "context": "all"}]
         assert vs["source_address_translation"] == "none"
         assert vs["pool"] == "/Common/vpn-east_ikev2_4500"
         assert vs["persistence"] == "/Common/vpn-east_ikev2_srcaddr"
@@ -90,3 +90,55 @@ def test_translated_client_address_uses_automap(mocks):
         assert {objs[n]["source_address_translation"] for n in objs if "-virtual-" in n} == {"automap"}
 
     return _build(mocks, clientAddress="translated").apply(check)
+
+
+@pulumi.runtime.test
+def test_sstp_without_offload_checks_the_listener_over_https(mocks):
+    def check(objs: dict[str, dict[str, Any]]) -> None:
+        monitor = objs["vpn-east-monitor-sstp-https"]
+        assert monitor["defaults_from"] == "/Common/https" and monitor["recv"] == "401"
+        assert monitor["send"].startswith("HEAD /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\\r\\n")
+        assert "Host: vpn.example.net" in monitor["send"]
+        pool = objs["vpn-east-pool-sstp"]
+        assert pool["members"] == ["vpn-east_rras1:443", "vpn-east_rras2:443"]
+        assert pool["monitor"] == "/Common/vpn-east_sstp_https"
+        vs = objs["vpn-east-virtual-sstp"]
+        assert (vs["ip_protocol"], vs["port"]) == ("tcp", 443)
+        assert vs["profiles"] == [{"name": "/Common/tcp", "context": "all"}]
+        assert vs["persistence"] == "/Common/vpn-east_sstp_ssl"
+        assert vs["fallback_persistence"] == "/Common/vpn-east_sstp_srcaddr"
+        assert objs["vpn-east-persistence-sstp-ssl"]["defaults_from"] == "/Common/ssl"
+        assert not any("certificate" in name for name in objs)
+
+    return _build(mocks, protocols=["ikev2", "sstp"], sstp={"hostName": "vpn.example.net"}).apply(check)
+
+
+@pulumi.runtime.test
+def test_sstp_tls_offload_terminates_on_the_big_ip_and_uses_http_to_the_nodes(mocks):
+    def check(objs: dict[str, dict[str, Any]]) -> None:
+        cert = objs["vpn-east-certificate-sstp"]
+        assert cert["certificate_secret"] == "sstpCert" and cert["private_key_secret"] == "sstpKey"
+        assert "BEGIN" not in str(cert)  # the PEMs stay in secret config
+        assert objs["vpn-east-pool-sstp"]["members"] == ["vpn-east_rras1:80", "vpn-east_rras2:80"]
+        assert objs["vpn-east-monitor-sstp-http"]["defaults_from"] == "/Common/http"
+        assert objs["vpn-east-profile-sstp-clientssl"]["defaults_from"] == "/Common/clientssl"
+        assert objs["vpn-east-virtual-sstp"]["profiles"] == [
+            {"name": "/Common/tcp", "context": "all"},
+            {"name": "/Common/vpn-east_sstp_clientssl", "context": "clientside"},
+        ]
+
+    offload = {"tlsOffload": {"certificateSecret": "sstpCert", "privateKeySecret": "sstpKey"}}
+    return _build(mocks, protocols=["sstp"], sstp=offload).apply(check)
+
+
+@pulumi.runtime.test
+def test_sstp_reencrypt_keeps_https_to_the_nodes(mocks):
+    def check(objs: dict[str, dict[str, Any]]) -> None:
+        assert objs["vpn-east-pool-sstp"]["members"] == ["vpn-east_rras1:443", "vpn-east_rras2:443"]
+        assert {"name": "/Common/serverssl", "context": "serverside"} in objs["vpn-east-virtual-sstp"][
+            "profiles"
+        ]
+        assert "vpn-east-monitor-sstp-https" in objs
+
+    offload = {"tlsOffload": {"certificateSecret": "c", "privateKeySecret": "k", "reencrypt": True}}
+    return _build(mocks, protocols=["sstp"], sstp=offload).apply(check)
