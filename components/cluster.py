@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 
-from components import f5
+from components import f5, rras
 from components.client_profile import native_profile_xml, vpn_connection_ipsec_parameters
 from components.declaration import Cluster, DeclarationError
 
@@ -20,6 +20,8 @@ Builder = Callable[[Cluster, str, pulumi.Resource], dict[str, list[pulumi.Custom
 
 #: Load-balancer vendors this version can provision, by declaration ``loadBalancer.kind``.
 LOAD_BALANCERS: dict[str, Builder] = {"f5": f5.build}
+#: How to drain an RRAS node on each vendor's load balancer, for rolling restarts (by node name).
+DRAIN_TARGETS: dict[str, Callable[[Cluster], dict[str, dict[str, Any]]]] = {"f5": f5.drain_targets}
 #: Vendors whose module also provisions SSTP.
 SSTP_SUPPORT: set[str] = {"f5"}
 
@@ -54,6 +56,23 @@ class VpnCluster(pulumi.ComponentResource):
     def __init__(self, cluster: Cluster, owner: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aovpn:index:VpnCluster", cluster.name, None, opts)
         made = LOAD_BALANCERS[cluster.load_balancer.kind](cluster, owner, self)
+        certificates = made.get("certificates") or []
+        # The SSTP certificate's SHA-256 hash: the RRAS nodes must be told it when TLS is offloaded.
+        self.sstp_certificate_sha256: pulumi.Output[str | None] = (
+            certificates[0].sha256 if certificates else pulumi.Output.from_input(None)  # type: ignore[attr-defined]
+        )
+        if all(node.management is not None for node in cluster.nodes):
+            drain = DRAIN_TARGETS.get(cluster.load_balancer.kind, lambda _c: {})(cluster)
+            made.update(
+                rras.build(
+                    cluster,
+                    owner,
+                    self,
+                    after=[r for group in made.values() for r in group],
+                    drain=drain,
+                    sstp_certificate_sha256=self.sstp_certificate_sha256 if certificates else None,
+                )
+            )
         resources = [r for group in made.values() for r in group]
         self.objects = pulumi.Output.all(*[r.id for r in resources]).apply(
             lambda ids: [
@@ -62,11 +81,6 @@ class VpnCluster(pulumi.ComponentResource):
             ]
         )
         self.ipsec_policy = pulumi.Output.from_input(cluster.ipsec.as_cmdlet_parameters())
-        certificates = made.get("certificates") or []
-        # The SSTP certificate's SHA-256 hash: the RRAS nodes must be told it when TLS is offloaded.
-        self.sstp_certificate_sha256: pulumi.Output[str | None] = (
-            certificates[0].sha256 if certificates else pulumi.Output.from_input(None)  # type: ignore[attr-defined]
-        )
         self.client_profile = pulumi.Output.from_input(
             {
                 "nativeProfileXml": native_profile_xml(cluster.ipsec),

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 # --- IPsec vocabulary (server-side spelling, reference/rras_psrp.md §1.2) -----------------------------
@@ -201,6 +201,16 @@ class Management(_Model):
             raise ValueError(f"{v!r} is not a config key name (letters, digits, _ . -)")
         return v
 
+    @model_validator(mode="after")
+    def _transport(self) -> Management:
+        # reference/rras_psrp.md §4.2: over HTTP the message must be encrypted, which Basic cannot do.
+        if self.endpoint.lower().startswith("http://") and self.auth == "basic":
+            raise ValueError(
+                "Basic authentication is only allowed over HTTPS; use an https:// endpoint or "
+                "ntlm, kerberos or credssp (which encrypt the messages over HTTP)"
+            )
+        return self
+
 
 class Node(_Model):
     name: str
@@ -304,6 +314,11 @@ class Cluster(_Model):
     persistence_timeout: int = 3600
     load_balancing_method: str = "least-connections"
     ikev2_fragmentation: bool = Field(default=True, alias="ikev2Fragmentation")
+    #: IKEEXT IkeNumEstablishedForInitialQuery, set when the client address is translated (the SA limit
+    #: workaround; about twice the concurrent connections expected from one source address).
+    ike_num_established_for_initial_query: int = Field(
+        default=50000, alias="ikeNumEstablishedForInitialQuery"
+    )
     sstp: Sstp = Sstp()
 
     @field_validator("name")
@@ -375,6 +390,15 @@ class Cluster(_Model):
                     f"virtual address is IPv{vip_version}; use one address family"
                 )
         problems.extend(_ipsec_problems(self.ipsec, self.allow_weak_crypto))
+        managed = [n.management is not None for n in self.nodes]
+        if any(managed) and not all(managed):
+            missing = ", ".join(n.name for n in self.nodes if n.management is None)
+            problems.append(
+                f"nodes: management is declared for some nodes but not for {missing}; declare it for every "
+                "node (the RRAS adapter configures all of them) or for none (load balancer only)"
+            )
+        if not 1 <= self.ike_num_established_for_initial_query <= 4_294_967_295:
+            problems.append("ikeNumEstablishedForInitialQuery: must be a DWORD between 1 and 4294967295")
         if self.sstp.tls_offload is not None and "sstp" not in self.protocols:
             problems.append("sstp.tlsOffload: declared, but protocols does not list sstp")
         return problems

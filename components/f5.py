@@ -239,3 +239,31 @@ def _sstp(
         pulumi.ResourceOptions(parent=parent, depends_on=depends),
     )
     made["virtuals"].append(virtual)
+
+
+def drain_targets(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    """Per RRAS node: what to disable on the BIG-IP to drain it (its members in every pool)."""
+    lb = cluster.load_balancer
+    device = {"url": lb.url, "user": lb.user, "password_key": lb.password_secret, "ca_bundle": lb.ca_bundle}
+    offload = cluster.sstp.tls_offload
+    sstp_port = 80 if offload is not None and not offload.reencrypt else 443
+    pools: list[tuple[str, int]] = []
+    if "ikev2" in cluster.protocols:
+        pools += [(device_object(cluster.name, "ikev2", port), port) for port in IKEV2_PORTS]
+    if "sstp" in cluster.protocols:
+        pools.append((device_object(cluster.name, "sstp"), sstp_port))
+    return {
+        node.name: {
+            "kind": "f5",
+            "device": device,
+            "members": [
+                {
+                    "partition": lb.partition,
+                    "pool": pool,
+                    "member": f"{device_object(cluster.name, node.name)}:{port}",
+                }
+                for pool, port in pools
+            ],
+        }
+        for node in cluster.nodes
+    }

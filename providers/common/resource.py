@@ -19,6 +19,7 @@ treats an already-missing object as deleted.
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Any, ClassVar
 
 from pulumi.dynamic import (
@@ -65,6 +66,10 @@ class ApplianceObjectProvider(ResourceProvider):
     #: Input keys that are not device properties but must survive into the outputs (which is all that
     #: read and delete receive), such as the names of secret config keys.
     carried_keys: ClassVar[tuple[str, ...]] = ()
+    #: When set, the outputs carry this key with a value that changes only when the provider really
+    #: wrote to the device ("adopted" when it found the object already right). Dependents that must act
+    #: on real changes only (a service restart after a setting changed) take it as an input.
+    revision_key: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -100,43 +105,53 @@ class ApplianceObjectProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = plain(props)
         device = Device.from_props(props)
-        client = self.client(device)
+        client = self.client_for(props)
         current = self.fetch(client, props)
+        wrote = True
         if current is None:
             self.create_object(client, props)
         else:
             self._require_owner(device, props, current, "adopt")
             changed = self._changed(props, current)
+            wrote = bool(changed)
             if changed:
                 self.update_object(client, props, changed, current)
-        return CreateResult(self.object_id(props), self._outs(props, self._fetch_required(client, props)))
+        outs = self._outs(props, self._fetch_required(client, props))
+        self._stamp(outs, wrote, "adopted")
+        return CreateResult(self.object_id(props), outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         props = plain(props)
-        device = Device.from_props(props)
-        current = self.fetch(self.client(device), props)
+        current = self.fetch(self.client_for(props), props)
         if current is None:
             return ReadResult("", {})
-        return ReadResult(id_, self._outs(props, current))
+        outs = self._outs(props, current)
+        if self.revision_key:
+            outs[self.revision_key] = props.get(self.revision_key)
+        return ReadResult(id_, outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         news = plain(news)
         device = Device.from_props(news)
-        client = self.client(device)
+        client = self.client_for(news)
         current = self.fetch(client, news)
+        wrote = True
         if current is None:
             self.create_object(client, news)
         else:
             self._require_owner(device, news, current, "update")
             changed = self._changed(news, current)
+            wrote = bool(changed)
             if changed:
                 self.update_object(client, news, changed, current)
-        return UpdateResult(self._outs(news, self._fetch_required(client, news)))
+        outs = self._outs(news, self._fetch_required(client, news))
+        self._stamp(outs, wrote, olds.get(self.revision_key) if self.revision_key else None)
+        return UpdateResult(outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         props = plain(props)
         device = Device.from_props(props)
-        client = self.client(device)
+        client = self.client_for(props)
         current = self.fetch(client, props)
         if current is None:
             return
@@ -147,6 +162,10 @@ class ApplianceObjectProvider(ResourceProvider):
     def _changed(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         keys = (*self.property_keys, "owner")
         return {k: props.get(k) for k in keys if props.get(k) != current.get(k)}
+
+    def _stamp(self, outs: dict[str, Any], wrote: bool, unchanged: Any) -> None:
+        if self.revision_key:
+            outs[self.revision_key] = uuid.uuid4().hex if wrote else (unchanged or "adopted")
 
     def _outs(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         outs = {k: props[k] for k in ("device", *self.identity_keys, *self.carried_keys) if k in props}
@@ -172,6 +191,10 @@ class ApplianceObjectProvider(ResourceProvider):
             )
 
     # -- vendor hooks ------------------------------------------------------------------------------
+    def client_for(self, props: dict[str, Any]) -> Any:
+        """The vendor client for these inputs (by default: by the device they name)."""
+        return self.client(Device.from_props(props))
+
     def content_replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
         """Keys to report as replaced for reasons the inputs alone do not show (e.g. a secret's content)."""
         return []

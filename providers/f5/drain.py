@@ -8,6 +8,7 @@ Used by the RRAS adapter through ``providers.common.drain``; these are operation
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from providers.common.device import Device, SecretConfig
 from providers.f5.client import client_for, object_path, tilde_name
@@ -48,3 +49,9 @@ class F5Drainer:
             obj = self.client.get(m.path, what=m.label) or {}
             out[f"{m.pool}/{m.member}"] = str(obj.get("session", "missing"))
         return out
+
+
+def set_node_enabled(spec: dict[str, Any], enabled: bool, secrets: SecretConfig) -> None:
+    """Drain spec (components/f5.py ``drain_targets``): device and the node's pool members."""
+    members = [F5Member(m["partition"], m["pool"], m["member"]) for m in spec["members"]]
+    F5Drainer(Device.from_props(spec), secrets).set_members(members, enabled=enabled)

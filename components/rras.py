@@ -1,0 +1,141 @@
+"""Which settings every RRAS node of a cluster needs, and the rolling restart that makes them effective.
+
+Per node, one resource per setting so a preview names it (reference/rras_psrp.md §1-2):
+- the IKEv2 custom IPsec policy (Set-VpnServerConfiguration -CustomPolicy), when IKEv2 is declared;
+- RemoteAccess\\Parameters\\Ikev2 EnableServerFragmentation = 1 when fragmentation is on (absent if off);
+- IKEEXT\\Parameters IkeNumEstablishedForInitialQuery when the load balancer translates the client
+  address (absent when it is preserved);
+- with SSTP: SstpSvc\\Parameters UseHttps = 0, isHashConfiguredByAdmin = 1 and SHA256CertificateHash =
+  the load balancer's certificate hash when TLS is offloaded to plain HTTP, the stale SHA1CertificateHash
+  absent; all of them absent otherwise, which restores HTTPS.
+Settings that are not wanted are declared *absent* rather than dropped, so switching a feature off is an
+update that happens before the restart, not a deletion after the program.
+Then one RollingRestart resource restarts, node by node, only the services whose settings changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.declaration import Cluster, Node
+from components.naming import resource_name
+from providers.rras.resources import RrasIpsecPolicy, RrasRegistryValue, RrasRollingRestart
+
+IKEV2_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\RemoteAccess\Parameters\Ikev2"
+IKEEXT_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\IKEEXT\Parameters"
+SSTP_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\SstpSvc\Parameters"
+
+
+def _device(node: Node) -> dict[str, Any]:
+    m = node.management
+    assert m is not None
+    return {
+        "url": m.endpoint,
+        "user": m.user,
+        "password_key": m.password_secret,
+        "auth": m.auth,
+        "ca_bundle": m.ca_bundle,
+    }
+
+
+def build(
+    cluster: Cluster,
+    owner: str,
+    parent: pulumi.Resource,
+    *,
+    after: list[pulumi.Resource],
+    drain: dict[str, dict[str, Any]],
+    sstp_certificate_sha256: pulumi.Output[Any] | None,
+) -> dict[str, list[pulumi.CustomResource]]:
+    """Create the node settings and the rolling restart; ``after``: the load-balancer objects."""
+    made: dict[str, list[pulumi.CustomResource]] = {"node_settings": [], "restarts": []}
+    roll: list[dict[str, Any]] = []
+    offload = cluster.sstp.tls_offload is not None and not cluster.sstp.tls_offload.reencrypt
+
+    for node in cluster.nodes:
+        base = {"device": _device(node), "node": node.name, "owner": owner}
+        opts = pulumi.ResourceOptions(parent=parent, depends_on=after)
+        remote_access: list[pulumi.Output[Any]] = []
+        ikeext: list[pulumi.Output[Any]] = []
+
+        def value(
+            suffix: str,
+            path: str,
+            name: str,
+            kind: str,
+            wanted: Any,
+            restarts: list[pulumi.Output[Any]],
+            node: Node = node,
+            base: dict[str, Any] = base,
+            opts: pulumi.ResourceOptions = opts,
+        ) -> None:
+            props = {**base, "path": path, "name": name, "kind": kind}
+            props.update(
+                {"ensure": "present", "value": wanted} if wanted is not None else {"ensure": "absent"}
+            )
+            res = RrasRegistryValue(resource_name(cluster.name, node.name, suffix), props, opts)
+            made["node_settings"].append(res)
+            restarts.append(res.revision)
+
+        if "ikev2" in cluster.protocols:
+            policy = RrasIpsecPolicy(
+                resource_name(cluster.name, node.name, "ipsec-policy"),
+                {**base, "policy": cluster.ipsec.as_cmdlet_parameters()},
+                opts,
+            )
+            made["node_settings"].append(policy)
+            remote_access.append(policy.revision)
+            value(
+                "ikev2-fragmentation",
+                IKEV2_KEY,
+                "EnableServerFragmentation",
+                "DWord",
+                1 if cluster.ikev2_fragmentation else None,
+                remote_access,
+            )
+            translated = cluster.client_address == "translated"
+            value(
+                "ike-initial-query",
+                IKEEXT_KEY,
+                "IkeNumEstablishedForInitialQuery",
+                "DWord",
+                cluster.ike_num_established_for_initial_query if translated else None,
+                ikeext,
+            )
+        if "sstp" in cluster.protocols:
+            value("sstp-use-https", SSTP_KEY, "UseHttps", "DWord", 0 if offload else None, remote_access)
+            value(
+                "sstp-hash-by-admin",
+                SSTP_KEY,
+                "isHashConfiguredByAdmin",
+                "DWord",
+                1 if offload else None,
+                remote_access,
+            )
+            value(
+                "sstp-sha256-hash",
+                SSTP_KEY,
+                "SHA256CertificateHash",
+                "Binary",
+                sstp_certificate_sha256 if offload else None,
+                remote_access,
+            )
+            value("sstp-sha1-hash", SSTP_KEY, "SHA1CertificateHash", "Binary", None, remote_access)
+        roll.append(
+            {
+                "node": node.name,
+                "device": _device(node),
+                "drain": drain.get(node.name),
+                "services": {"RemoteAccess": remote_access, "IKEEXT": ikeext},
+            }
+        )
+
+    restart = RrasRollingRestart(
+        resource_name(cluster.name, "rolling-restart"),
+        {"nodes": roll, "owner": owner},
+        pulumi.ResourceOptions(parent=parent, depends_on=made["node_settings"]),
+    )
+    made["restarts"].append(restart)
+    return made

@@ -1,0 +1,82 @@
+"""The RRAS part of VpnCluster: one resource per node setting, then one rolling restart (Pulumi mocks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from tests.unit.test_declaration import BASE, cluster
+from tests.unit.test_f5_component import _build, mocks  # noqa: F401 - the fixture
+
+MGMT = {"endpoint": "https://127.0.0.1:5986/wsman", "user": "LAB\\svc", "passwordSecret": "rrasPassword"}
+
+
+def managed_nodes() -> list[dict[str, Any]]:
+    return [{**n, "management": MGMT} for n in BASE["nodes"]]
+
+
+@pulumi.runtime.test
+def test_ikev2_node_settings_and_rolling_restart(mocks):  # noqa: F811
+    def check(objs: dict[str, dict[str, Any]]) -> None:
+        policy = objs["vpn-east-rras1-ipsec-policy"]
+        assert policy["policy"]["DHGroup"] == "Group14" and policy["policy"]["SALifeTimeSeconds"] == 28800
+        assert policy["device"] == {
+            "url": "https://127.0.0.1:5986/wsman",
+            "user": "LAB\\svc",
+            "password_key": "rrasPassword",
+            "auth": "ntlm",
+        }
+        frag = objs["vpn-east-rras2-ikev2-fragmentation"]
+        assert (frag["path"], frag["name"], frag["kind"], frag["ensure"], frag["value"]) == (
+            r"HKLM:\SYSTEM\CurrentControlSet\Services\RemoteAccess\Parameters\Ikev2",
+            "EnableServerFragmentation",
+            "DWord",
+            "present",
+            1,
+        )
+        assert objs["vpn-east-rras1-ike-initial-query"]["ensure"] == "absent"  # address preserved
+        roll = objs["vpn-east-rolling-restart"]
+        assert [n["node"] for n in roll["nodes"]] == ["rras1", "rras2"]
+        drain = roll["nodes"][0]["drain"]
+        assert drain["kind"] == "f5"
+        assert [m["pool"] for m in drain["members"]] == ["vpn-east_ikev2_500", "vpn-east_ikev2_4500"]
+        assert drain["members"][0]["member"] == "vpn-east_rras1:500"
+        assert not any("sstp" in name for name in objs if name.startswith("vpn-east-rras"))
+
+    return _build(mocks, nodes=managed_nodes()).apply(check)
+
+
+@pulumi.runtime.test
+def test_translated_address_and_sstp_offload_settings(mocks):  # noqa: F811
+    def check(objs: dict[str, dict[str, Any]]) -> None:
+        assert objs["vpn-east-rras1-ike-initial-query"]["value"] == 50000
+        assert objs["vpn-east-rras1-sstp-use-https"]["value"] == 0
+        assert objs["vpn-east-rras1-sstp-hash-by-admin"]["value"] == 1
+        assert objs["vpn-east-rras1-sstp-sha256-hash"]["kind"] == "Binary"
+        assert objs["vpn-east-rras1-sstp-sha1-hash"]["ensure"] == "absent"
+
+    offload = {"tlsOffload": {"certificateSecret": "c", "privateKeySecret": "k"}}
+    return _build(
+        mocks, nodes=managed_nodes(), clientAddress="translated", protocols=["ikev2", "sstp"], sstp=offload
+    ).apply(check)
+
+
+def test_management_for_some_nodes_only_is_refused():
+    from tests.unit.test_declaration import problems
+
+    nodes = managed_nodes()
+    del nodes[1]["management"]
+    (msg,) = problems([cluster(nodes=nodes)])
+    assert "management is declared for some nodes but not for rras2" in msg
+
+
+def test_basic_auth_over_http_is_refused():
+    from tests.unit.test_declaration import problems
+
+    nodes = [
+        {**n, "management": {**MGMT, "endpoint": "http://h:5985/wsman", "auth": "basic"}}
+        for n in BASE["nodes"]
+    ]
+    msgs = problems([cluster(nodes=nodes)])
+    assert any("Basic authentication is only allowed over HTTPS" in m for m in msgs)
