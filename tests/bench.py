@@ -1,0 +1,114 @@
+"""``./run bench``: round trips, writes and wall time of the F5 path under injected latency.
+
+Starts an F5 twin in this process, copies the project to a temporary directory, and runs through
+tests/engine: a first ``up`` (create), a second ``up`` (nothing to change), ``preview --refresh``
+(the drift check) and ``destroy``, each at several injected per-request latencies. Prints a Markdown
+table (BENCHMARKS.md keeps the last one). Wall time includes starting the program and the provider host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from emulators.common import ensure_tls, start_twin
+from tests.e2e.conftest import PRODUCT, ROOT, Project
+
+F5_USER, F5_PASSWORD = "automation", "automation-pass"
+
+
+def _project(tmp: Path) -> Project:
+    for name in PRODUCT:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, tmp / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, tmp / name)
+    (tmp / "venv").symlink_to(ROOT / "venv")
+    return Project(tmp)
+
+
+def _cluster(twin: Any, nodes: int, protocols: list[str]) -> dict[str, Any]:
+    return {
+        "name": "bench",
+        "protocols": protocols,
+        "virtualAddress": "192.0.2.50",
+        "nodes": [{"name": f"rras{i}", "address": f"198.51.100.{10 + i}"} for i in range(1, nodes + 1)],
+        "loadBalancer": {
+            "kind": "f5",
+            "url": twin.url,
+            "user": F5_USER,
+            "passwordSecret": "f5Password",
+            "caBundle": str(twin.tls.ca_path),
+        },
+    }
+
+
+def measure(project: Project, twin: Any, stack: str, args: list[str]) -> dict[str, Any]:
+    admin = twin.admin()
+    admin.clear_log()
+    start = time.perf_counter()
+    run = project.engine(*args, stack=stack)
+    wall = time.perf_counter() - start
+    counters = admin.counters()
+    logins = sum(v for k, v in counters["by_request"].items() if k.endswith("/mgmt/shared/authn/login"))
+    return {
+        "op": " ".join(a for a in args if not a.startswith("--yes") and a != "--skip-preview"),
+        "exit": run.exit_code,
+        "requests": counters["total"],
+        "writes": counters["writes"],
+        "logins": logins,
+        "wall": wall,
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="./run bench", description=__doc__)
+    parser.add_argument("--latency-ms", type=float, nargs="*", default=[0.0, 50.0])
+    parser.add_argument("--nodes", type=int, default=3)
+    args = parser.parse_args(argv)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        tls = ensure_tls(tmp / "tls")
+        for latency in args.latency_ms:
+            twin = start_twin("f5", tls=tls)
+            try:
+                project_dir = tmp / f"project-{int(latency)}"
+                project_dir.mkdir()
+                project = _project(project_dir)
+                stack = "bench"
+                project.write_stack(
+                    stack, [_cluster(twin, args.nodes, ["ikev2", "sstp"])], {"f5Password": F5_PASSWORD}
+                )
+                twin.admin().set_latency(latency)
+                for op in (
+                    ["up", "--yes", "--skip-preview"],
+                    ["up", "--yes", "--skip-preview"],
+                    ["preview", "--refresh", "--expect-no-changes"],
+                    ["destroy", "--yes", "--skip-preview"],
+                ):
+                    row = measure(project, twin, stack, op)
+                    row["latency"] = latency
+                    rows.append(row)
+            finally:
+                twin.stop()
+    print(
+        f"| latency/request | operation | exit | requests | writes | logins | wall (s) |  ({args.nodes} nodes)"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['latency']:.0f} ms | {r['op']} | {r['exit']} | {r['requests']} | {r['writes']} | "
+            f"{r['logins']} | {r['wall']:.2f} |"
+        )
+    return 0 if all(r["exit"] in (0,) for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
