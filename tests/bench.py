@@ -98,9 +98,8 @@ def main(argv: list[str]) -> int:
                     rows.append(row)
             finally:
                 twin.stop()
-    print(
-        f"| latency/request | operation | exit | requests | writes | logins | wall (s) |  ({args.nodes} nodes)"
-    )
+    print(f"{args.nodes} RRAS nodes, IKEv2 + SSTP on one BIG-IP twin")
+    print("| latency/request | operation | exit | requests | writes | logins | wall (s) |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
