@@ -75,7 +75,7 @@ class Options:
 
 @dataclass
 class Step:
-    op: str  # create | update | replace | delete | same | refresh
+    op: str  # create | update | replace | delete | delete-replaced | same | refresh
     urn: str
     type: str
     custom: bool
@@ -507,7 +507,14 @@ class Deployment:
             return self._create(req, urn, checked, new, None, "create", [], None)
 
         diff = self.call_diff(old, checked, ignore)
-        keys = changed_keys(old.outputs, checked, ignore=(PROVIDER_KEY,))
+        # Displayed diff keys: input keys whose new value differs from the recorded output (so drift shows),
+        # or that were added/removed. Output-only keys are not inputs and never listed.
+        keys = sorted(
+            k
+            for k in set(checked) | set(old.inputs)
+            if k != PROVIDER_KEY
+            and (k not in checked or k not in old.outputs or not equal(old.outputs[k], checked[k]))
+        )
         if diff.changes == DIFF_UNKNOWN:
             input_changes = changed_keys(old.inputs, checked, ignore=tuple(ignore))
             changes = DIFF_SOME if input_changes else DIFF_NONE
@@ -650,7 +657,8 @@ class Deployment:
             pending = [v for v in pending if all(v is not b for b in batch)]
 
     def _delete_one(self, res: st.ResourceState, victim_urns: set[str], engine_address: str) -> None:
-        step = Step("delete", res.urn, res.type, res.custom, old=res)
+        # The old half of a create-before-delete replacement is the CLI's "delete-replaced" (not counted).
+        step = Step("delete-replaced" if res.delete else "delete", res.urn, res.type, res.custom, old=res)
         internal = res.is_provider
         if res.protect and not res.delete:
             msg = (

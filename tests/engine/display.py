@@ -9,8 +9,16 @@ from . import state as st
 from .deploy import Deployment, Step
 from .values import PROVIDER_KEY, display
 
-SYMBOL = {"create": "+ ", "update": "~ ", "replace": "+-", "delete": "- ", "same": "  ", "refresh": "  "}
+SYMBOL = {
+    "create": "+ ",
+    "update": "~ ",
+    "replace": "+-",
+    "delete": "- ",
+    "delete-replaced": "--",
+    "same": "  ",
+}
 DONE = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted", "same": ""}
+DONE["delete-replaced"] = "deleted original"
 COUNTED = ("create", "update", "replace", "delete")
 TITLE = {
     "update": "Updating",
@@ -26,7 +34,7 @@ def change_summary(steps: list[Step]) -> dict[str, int]:
         if s.status != "succeeded" and s.op != "delete":
             continue
         key = s.refresh_result if s.op == "refresh" else s.op
-        if key:
+        if key and key != "delete-replaced":
             out[key] = out.get(key, 0) + 1
     return out
 
