@@ -32,7 +32,7 @@ def urn(stack: str, name: str, qualified: str = ITEM) -> str:
 
 @pytest.fixture(scope="module")
 def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One copy of the fixture project per module; ``venv`` links to the repo's venv (``virtualenv: venv``)."""
+    """One copy of the fixture project per module; ``venv`` links to the repo's venv (as Pulumi.yaml says)."""
     dest = tmp_path_factory.mktemp("engine") / "project"
     shutil.copytree(FIXTURE, dest, ignore=shutil.ignore_patterns("__pycache__", "stacks", ".pulumi"))
     (dest / "venv").symlink_to(REPO_ROOT / "venv")
@@ -270,7 +270,7 @@ def test_removed_resources_deleted_after_program_in_reverse_dependency_order(sta
 
 
 def test_preview_writes_nothing_and_shows_unknowns(stack: Stack) -> None:
-    """Preview: Check only for new resources (Diff for existing), never Create/Update/Delete, no state written,
+    """Preview: Check only for new resources, never Create/Update/Delete, no state written,
     unknown outputs reach dependents' Check as Unknown and the stack outputs as unknown."""
     stack.set_resources([{"name": "a"}, {"name": "b", "upstream": "a"}])
     before = stack.checkpoint_text()
@@ -339,7 +339,7 @@ def test_drift_found_by_refresh_and_repaired_by_up(stack: Stack) -> None:
 
 
 def test_up_expect_no_changes_applies_then_exits_7(stack: Stack) -> None:
-    """Reading chosen: as in pkg/cmd/pulumi/operations/up.go, the update is applied, then the exit code is 7."""
+    """Reading chosen: as in pkg/cmd/pulumi/operations/up.go, the update is applied, then exit code 7."""
     stack.set_resources([{"name": "a"}])
     stack.run("up", "--skip-preview", "--expect-no-changes", expect=7)
     assert sorted(stack.objects()) == ["thing.a"]
