@@ -327,7 +327,8 @@ class Deployment:
                 else:
                     msgs.append(f"{name} has a problem: {f.reason}")
             raise StepFailed("; ".join(msgs) + f"\nresource {urn} is invalid")
-        return remark_secrets(from_struct(resp.inputs), news)  # type: ignore[no-any-return]
+        checked: Props = remark_secrets(from_struct(resp.inputs), news)
+        return checked
 
     def call_diff(self, res: st.ResourceState, news: Props, ignore: list[str]) -> Any:
         return self._stub().Diff(

@@ -166,7 +166,8 @@ def topo_sort(resources: list[ResourceState]) -> list[ResourceState]:
 def read_checkpoint(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
-    return json.loads(path.read_text())  # type: ignore[no-any-return]
+    doc: dict[str, Any] = json.loads(path.read_text())
+    return doc
 
 
 def write_checkpoint(

@@ -169,7 +169,7 @@ def test_create_then_second_up_makes_no_writes(stack: Stack) -> None:
 def test_update_and_replacement_orders(stack: Stack) -> None:
     """Update in place; replace create-before-delete by default (old deleted after the program); the
     provider's delete_before_replace; and the resource option winning over the provider in both directions."""
-    base = [
+    base: list[dict[str, Any]] = [
         {"name": "u", "value": "1"},
         {"name": "cbd", "kind": "k1"},
         {"name": "dbr", "kind": "k1"},

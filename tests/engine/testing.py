@@ -97,7 +97,8 @@ def checkpoint_path(backend_dir: Path, project: str, stack: str) -> Path:
 
 def read_checkpoint(backend_dir: Path, project: str, stack: str) -> dict[str, Any]:
     """The raw checkpoint JSON (secrets still encrypted)."""
-    return json.loads(checkpoint_path(backend_dir, project, stack).read_text())  # type: ignore[no-any-return]
+    doc: dict[str, Any] = json.loads(checkpoint_path(backend_dir, project, stack).read_text())
+    return doc
 
 
 def state_resources(backend_dir: Path, project: str, stack: str) -> list[dict[str, Any]]:

@@ -106,7 +106,8 @@ def to_struct(props: Props) -> struct_pb2.Struct:
 def from_struct(struct: struct_pb2.Struct | None) -> Props:
     if struct is None:
         return {}
-    return normalize_numbers(json_format.MessageToDict(struct))  # type: ignore[no-any-return]
+    result: Props = normalize_numbers(json_format.MessageToDict(struct))
+    return result
 
 
 def equal(a: Any, b: Any) -> bool:

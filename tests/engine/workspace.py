@@ -263,7 +263,7 @@ class StackFile:
         if cfg is None:
             cfg = self.doc["config"] = {}
         stored: Any = value
-        segments = parse_path(key) if path else [key]
+        segments: list[str | int] = parse_path(key) if path else [key]
         if path and len(segments) > 1 and not secret:
             stored = _typed_leaf(value)
         if secret:

@@ -66,9 +66,11 @@ def main() -> int:
 
     exit_code = 1
     try:
-        loop.run_until_complete(
-            pulumi.runtime.run_in_stack(lambda: runpy.run_path(args.PROGRAM, run_name="__main__"))
-        )
+
+        def run() -> None:
+            runpy.run_path(args.PROGRAM, run_name="__main__")
+
+        loop.run_until_complete(pulumi.runtime.run_in_stack(run))
         exit_code = 0
     except pulumi.RunError as exc:
         pulumi.log.error(str(exc))
