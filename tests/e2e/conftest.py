@@ -44,6 +44,7 @@ class Project:
         self.path = path
         self.backend = path / ".state"
         self.backend.mkdir(exist_ok=True)
+        self.stacks: set[str] = set()
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -68,6 +69,11 @@ class Project:
         """Write stacks/Pulumi.<stack>.yaml with the clusters; secrets go through `config set --secret`."""
         stack_file = self.path / "stacks" / f"Pulumi.{stack}.yaml"
         stack_file.parent.mkdir(exist_ok=True)
+        if stack not in self.stacks:
+            init = self.engine("stack", "init", stack=stack)
+            if init.exit_code != 0 and "already exists" not in init.output:
+                raise AssertionError(init.output)
+            self.stacks.add(stack)
         existing = yaml.safe_load(stack_file.read_text()) if stack_file.exists() else None
         doc: dict[str, Any] = existing or {}
         doc.setdefault("config", {})["aovpn:clusters"] = clusters
