@@ -60,3 +60,31 @@ class OwnershipError(ProviderError):
 
 class ConfigurationError(ProviderError):
     """The provider is missing something it needs from stack config (for example a secret)."""
+
+
+def connection_reason(exc: BaseException) -> str:
+    """The root cause of a requests/urllib3 failure in a few words (no URL dumps, no library noise)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    deepest = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        deepest = current
+        nxt = getattr(current, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
+        current = nxt or current.__cause__ or current.__context__
+    text = str(deepest)
+    for marker in (
+        "Connection refused",
+        "timed out",
+        "Name or service not known",
+        "certificate verify failed",
+        "Connection reset by peer",
+        "No route to host",
+        "Remote end closed connection",
+    ):
+        if marker.lower() in text.lower():
+            return marker.lower() if marker != "Connection refused" else "connection refused"
+    text = text.split("): ")[-1] if "): " in text else text
+    return text[:200]

@@ -19,12 +19,13 @@ from urllib.parse import quote
 import requests
 
 from providers.common.device import Device, SecretConfig
-from providers.common.errors import ApplianceError
+from providers.common.errors import ApplianceError, connection_reason
 from providers.common.http import make_session
 
 F5_CODE = re.compile(r"^\s*([0-9a-fA-F]{8}:\d+):\s*(.*)$", re.S)
 TIMEOUT = (10, 60)  # connect, read (seconds)
 RENEW_MARGIN_S = 60
+LOGIN_FAILURE_MEMORY_S = 60.0
 
 
 def tilde_name(partition: str, name: str) -> str:
@@ -52,6 +53,7 @@ class F5Client:
         self._token_expires = 0.0
         self._lock = threading.Lock()
         self.writes = 0
+        self._login_failure: tuple[float, ApplianceError] | None = None
 
     # -- authentication ------------------------------------------------------------------------
     def _login(self) -> None:
@@ -76,7 +78,16 @@ class F5Client:
     def _ensure_token(self) -> None:
         with self._lock:
             if self._token is None or time.monotonic() > self._token_expires - RENEW_MARGIN_S:
-                self._login()
+                # Resources run concurrently: once a login has failed, the others waiting for it get the
+                # same answer for a while instead of each retrying (and risking an account lockout).
+                if self._login_failure and time.monotonic() - self._login_failure[0] < LOGIN_FAILURE_MEMORY_S:
+                    raise self._login_failure[1]
+                try:
+                    self._login()
+                except ApplianceError as exc:
+                    self._login_failure = (time.monotonic(), exc)
+                    raise
+                self._login_failure = None
 
     def close(self) -> None:
         """Save the configuration if this process changed it, then delete the token.
@@ -127,7 +138,10 @@ class F5Client:
                 operation=method,
                 status=None,
                 code="TLS",
-                message=f"certificate verification failed ({_short(exc)}); check loadBalancer.caBundle",
+                message=(
+                    f"TLS certificate verification failed ({connection_reason(exc)}); "
+                    "check loadBalancer.caBundle"
+                ),
             ) from None
         except requests.RequestException as exc:
             raise ApplianceError(
@@ -136,7 +150,7 @@ class F5Client:
                 operation=method,
                 status=None,
                 code=None,
-                message=f"no answer after retries: {_short(exc)}",
+                message=f"cannot reach the device ({connection_reason(exc)}), retried with backoff",
             ) from None
 
     def request(self, method: str, path: str, body: Any = None, *, what: str = "") -> requests.Response:
@@ -197,7 +211,7 @@ class F5Client:
                     operation="upload",
                     status=None,
                     code=None,
-                    message=_short(exc),
+                    message=connection_reason(exc),
                 ) from None
             if resp.status_code >= 400:
                 raise self._error(resp, "upload", f"file {filename}")
@@ -235,11 +249,6 @@ class F5Client:
             code=code,
             message=message or resp.reason or "error",
         )
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) < 300 else text[:300] + "..."
 
 
 # -- one client per device and process -----------------------------------------------------------
