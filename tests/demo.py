@@ -47,6 +47,10 @@ def main(argv: list[str]) -> int:
     else:
         print("Provisioning with tests/engine (the Pulumi CLI is not installed here) ...")
         base = [sys.executable, "-m", "tests.engine"]
+        init = _run([*base, "stack", "init", "--stack", STACK], env, capture=True)
+        if init.returncode != 0 and "already exists" not in init.stdout + init.stderr:
+            print(init.stdout + init.stderr)
+            return init.returncode
     up = _run([*base, "up", "--stack", STACK, "--yes", "--skip-preview", *argv], env)
     if up.returncode != 0:
         print(f"\n`up` failed with exit code {up.returncode}; the twins keep running (./run twins stop).")
