@@ -213,8 +213,14 @@ class VirtualServerProvider(F5ObjectProvider):
             "ip_protocol": obj.get("ipProtocol", "tcp"),
             "pool": obj.get("pool", ""),
             "profiles": sorted(
-                full_path(str(p.get("partition", "Common")), str(p.get("name")))
-                for p in profiles.get("items", [])
+                (
+                    {
+                        "name": full_path(str(p.get("partition", "Common")), str(p.get("name"))),
+                        "context": p.get("context", "all"),
+                    }
+                    for p in profiles.get("items", [])
+                ),
+                key=lambda p: p["name"],
             ),
             "source_address_translation": snat.get("type", "none"),
             "persistence": full_path(str(default.get("partition", "Common")), str(default["name"]))
