@@ -9,7 +9,6 @@ and ``automation`` (a normal user, the one the local stack uses). Extra admin ro
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from werkzeug.wrappers import Request, Response
 

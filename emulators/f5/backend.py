@@ -118,7 +118,7 @@ class F5Backend(TwinBackend):
         self.sync_count = 0
         self.login_failures: dict[str, int] = {}
 
-    # -- factory configuration -----------------------------------------------------------------------------
+    # -- factory configuration ---------------------------------------------------------------------
     def factory_config(self) -> Obj:
         objects: dict[str, dict[str, Obj]] = {c: {} for c in self.types}
         for collection, spec in self.types.items():
@@ -146,7 +146,7 @@ class F5Backend(TwinBackend):
             "config_syncs": self.sync_count,
         }
 
-    # -- helpers -----------------------------------------------------------------------------------------------
+    # -- helpers -----------------------------------------------------------------------------------
     def objects(self, collection: str) -> dict[str, Obj]:
         result: dict[str, Obj] = self.running["objects"].setdefault(collection, {})
         return result
@@ -162,7 +162,7 @@ class F5Backend(TwinBackend):
         self.running["generation"] = int(self.running.get("generation", 1)) + 1
         return int(self.running["generation"])
 
-    # -- authentication ----------------------------------------------------------------------------------------
+    # -- authentication ----------------------------------------------------------------------------
     def check_password(self, user: str, password: str) -> bool:
         expected = self.users.get(user)
         return expected is not None and secrets.compare_digest(expected.encode(), password.encode())
@@ -232,7 +232,7 @@ class F5Backend(TwinBackend):
                 token.start -= token.timeout + 1
             return len(self.tokens)
 
-    # -- files and crypto ------------------------------------------------------------------------------------
+    # -- files and crypto --------------------------------------------------------------------------
     def upload(self, filename: str, content_range: str, data: bytes) -> Obj:
         try:
             span, _, total_text = content_range.partition("/")
@@ -319,7 +319,7 @@ class F5Backend(TwinBackend):
             if sub is None:
                 if full is None:
                     if method == "GET":
-                        return 200, self.list(collection, query)
+                        return 200, self.list_collection(collection, query)
                     if method == "POST":
                         return 200, self.create(collection, body)
                     raise RestError(
@@ -333,10 +333,12 @@ class F5Backend(TwinBackend):
                     self.delete(collection, full)
                     return 200, None
                 raise RestError(405, f"Method {method} is not allowed")
+            assert full is not None  # a sub-collection always hangs off one object
             return self._sub(method, spec, collection, full, sub, item, query, body)
 
     def _route(self, path: str) -> tuple[str, str | None, str | None, str | None] | None:
-        """``ltm/pool/~Common~p/members/~Common~1.1.1.1:80`` -> (ltm/pool, /Common/p, members, /Common/1.1.1.1:80)."""
+        """``ltm/pool/~Common~p/members/~Common~1.1.1.1:80``
+        -> (``ltm/pool``, ``/Common/p``, ``members``, ``/Common/1.1.1.1:80``)."""
         parts = path.split("/")
         for cut in range(len(parts), 0, -1):
             collection = "/".join(parts[:cut])
@@ -361,7 +363,7 @@ class F5Backend(TwinBackend):
                 return None
         return None
 
-    # -- collections and objects ------------------------------------------------------------------------------
+    # -- collections and objects -------------------------------------------------------------------
     def render(self, collection: str, full: str, obj: Obj, query: dict[str, str] | None = None) -> Obj:
         spec = self.types[collection]
         out: Obj = {"kind": spec.kind}
@@ -392,7 +394,7 @@ class F5Backend(TwinBackend):
             pass
         return out
 
-    def list(self, collection: str, query: dict[str, str]) -> Obj:
+    def list_collection(self, collection: str, query: dict[str, str]) -> Obj:
         spec = self.types[collection]
         items = []
         wanted = _partition_filter(query.get("$filter"))
@@ -524,13 +526,21 @@ class F5Backend(TwinBackend):
 
     def _refuse_if_used(self, collection: str, full: str) -> None:
         spec = self.types[collection]
+        # sys/crypto/cert and sys/file/ssl-cert are two views of one file (same for keys)
+        aliases = {
+            "sys/crypto/cert": "sys/file/ssl-cert",
+            "sys/file/ssl-cert": "sys/crypto/cert",
+            "sys/crypto/key": "sys/file/ssl-key",
+            "sys/file/ssl-key": "sys/crypto/key",
+        }
+        same = {collection, aliases.get(collection, collection)}
         for other_collection, objs in self.running["objects"].items():
             other_spec = self.types.get(other_collection)
             if other_spec is None:
                 continue
             for other_path, other in objs.items():
                 for targets, target, _role in other_spec.references(other):
-                    if target == full and collection in targets:
+                    if target == full and same & set(targets):
                         if collection.startswith("ltm/monitor/"):
                             raise F5Error(400, f"01070083:3: Monitor {full} is in use")
                         raise InUse(spec.display, full, other_spec.display, other_path)
@@ -544,7 +554,8 @@ class F5Backend(TwinBackend):
                     ):
                         raise F5Error(
                             400,
-                            f"01070110:3: Node address '{full}' is referenced by a member of pool '{pool_path}'.",
+                            f"01070110:3: Node address '{full}' is referenced by a member of pool "
+                            f"'{pool_path}'.",
                         )
         if collection == "ltm/virtual-address":
             address = self.objects(collection)[full].get("address")
@@ -720,7 +731,7 @@ class F5Backend(TwinBackend):
                 return entry
         raise NotFound(self._sub_spec(collection, sub).display, item)
 
-    # -- side effects ------------------------------------------------------------------------------------------
+    # -- side effects ------------------------------------------------------------------------------
     def _side_effects_created(self, collection: str, full: str, obj: Obj) -> None:
         self._side_effects_modified(collection, full, None, obj)
 
@@ -761,7 +772,7 @@ class F5Backend(TwinBackend):
         for path in [p for p, va in addresses.items() if p not in used and va.get("autoDelete") == "true"]:
             del addresses[path]
 
-    # -- commands ---------------------------------------------------------------------------------------------
+    # -- commands ----------------------------------------------------------------------------------
     def _sys_config(self, method: str, body: Any) -> tuple[int, Any]:
         if method != "POST":
             raise RestError(405, "Method not allowed")
@@ -828,7 +839,7 @@ class F5Backend(TwinBackend):
             "items": items,
         }
 
-    # -- transactions -----------------------------------------------------------------------------------------
+    # -- transactions ------------------------------------------------------------------------------
     def begin(self) -> Obj:
         with self.lock:
             trans = Transaction(next(self._trans_ids))
@@ -931,6 +942,7 @@ def _partition_filter(value: str | None) -> str | None:
 def _cert_facts(data: bytes) -> Obj | None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
     try:
         cert = x509.load_pem_x509_certificate(data)
@@ -945,11 +957,10 @@ def _cert_facts(data: bytes) -> Obj | None:
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),
         "expirationDate": int(expires.timestamp()),
-        "expirationString": expires.strftime("%b %d %H:%M:%S %Y GMT"),
+        # openssl style, day padded with a space: "Jan  1 00:00:00 2031 GMT"
+        "expirationString": f"{expires:%b} {expires.day:2d} {expires:%H:%M:%S %Y} GMT",
         "fingerprint": "SHA256/" + ":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
-        "keyType": "rsa-public"
-        if type(public).__name__.startswith("_RSA") or "RSA" in type(public).__name__
-        else "ec-public",
+        "keyType": "rsa-public" if isinstance(public, rsa.RSAPublicKey) else "ec-public",
         "keySize": size,
         "serialNumber": format(cert.serial_number, "x"),
         "version": 3,
@@ -965,6 +976,7 @@ def _cn(name: Any) -> str:
 
 def _key_facts(data: bytes) -> Obj | None:
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
     try:
         key = serialization.load_pem_private_key(data, password=None)
@@ -972,7 +984,7 @@ def _key_facts(data: bytes) -> Obj | None:
         return None
     size = getattr(key, "key_size", 0)
     return {
-        "keyType": "rsa-private" if "RSA" in type(key).__name__ else "ec-private",
+        "keyType": "rsa-private" if isinstance(key, rsa.RSAPrivateKey) else "ec-private",
         "keySize": size,
         "securityType": "normal",
     }

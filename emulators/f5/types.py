@@ -335,7 +335,7 @@ class ParentedType(ObjectType):
     """Types that inherit from a parent of the same type (``defaultsFrom``)."""
 
     int_keys: tuple[str, ...] = ()
-    enum_keys: dict[str, tuple[str, ...]] = {}  # noqa: RUF012 - class-level table
+    enum_keys: dict[str, tuple[str, ...]] = {}
     string_numbers: tuple[str, ...] = ()
 
     def normalise(self, backend: F5Backend, full_path: str, props: Obj, creating: bool) -> Obj:
@@ -363,9 +363,9 @@ class ParentedType(ObjectType):
                 if not (value.isdigit() or value == "indefinite"):
                     raise BadValue(f'01070734:3: Configuration error: invalid {key} "{value}" in {item}')
                 props[key] = value  # persistence timeouts are strings on echo (trap 8)
-        return self.extra(backend, item, props)
+        return self.after_checks(backend, item, props)
 
-    def extra(self, backend: F5Backend, item: str, props: Obj) -> Obj:
+    def after_checks(self, backend: F5Backend, item: str, props: Obj) -> Obj:
         return props
 
     def references(self, obj: Obj) -> list[tuple[tuple[str, ...], str, str]]:
@@ -378,7 +378,7 @@ class MonitorType(ParentedType):
 
 
 class PersistenceType(ParentedType):
-    enum_keys = {  # noqa: RUF012
+    enum_keys = {
         "matchAcrossServices": ENABLED_DISABLED,
         "matchAcrossVirtuals": ENABLED_DISABLED,
         "matchAcrossPools": ENABLED_DISABLED,
@@ -393,7 +393,7 @@ class PersistenceType(ParentedType):
 class ClientSslType(ParentedType):
     """client-ssl: ``certKeyChain`` entries (and the legacy top-level cert/key) must name installed files."""
 
-    def extra(self, backend: F5Backend, item: str, props: Obj) -> Obj:
+    def after_checks(self, backend: F5Backend, item: str, props: Obj) -> Obj:
         chain = props.get("certKeyChain")
         if chain is not None:
             if not isinstance(chain, list):
@@ -436,7 +436,7 @@ class ClientSslType(ParentedType):
 
 # -- ltm virtual ---------------------------------------------------------------------------------------
 def parse_destination(value: str, partition: str) -> tuple[str, str, int]:
-    """``/Common/1.2.3.4:500`` / ``1.2.3.4:500`` / ``/Common/2001:db8::1.443`` -> (partition, address, port)."""
+    """``/Common/1.2.3.4:500``, ``1.2.3.4:500``, ``/Common/2001:db8::1.443`` -> (partition, address, port)."""
     text = str(value)
     part = partition
     if text.startswith("/"):
@@ -492,13 +492,13 @@ class VirtualType(ObjectType):
                 raise BadValue(f"Invalid value for persist in {item}: a list is required")
             if len(persist) > 1:
                 raise BadValue(
-                    f"01070734:3: Configuration error: virtual server {full_path} may have only one persistence "
-                    "profile"
+                    f"01070734:3: Configuration error: virtual server {full_path} "
+                    "may have only one persistence profile"
                 )
             fixed = []
             for entry in persist:
                 entry = {"name": entry} if isinstance(entry, str) else dict(entry)
-                path = qualify(entry.get("name", ""), entry.get("partition", partition))
+                path = qualify(entry.get("name", ""), str(entry.get("partition") or partition))
                 if backend.find(PERSISTENCE_TYPES, path) is None:
                     raise F5Error(
                         400, f"01020036:3: The requested Persistence Profile ({path}) was not found."
@@ -514,7 +514,8 @@ class VirtualType(ObjectType):
             if backend.find(PERSISTENCE_TYPES, props["fallbackPersistence"]) is None:
                 raise F5Error(
                     400,
-                    f"01020036:3: The requested Persistence Profile ({props['fallbackPersistence']}) was not found.",
+                    f"01020036:3: The requested Persistence Profile ({props['fallbackPersistence']}) "
+                    "was not found.",
                 )
         snat = props.get("sourceAddressTranslation") or {"type": "none"}
         if not isinstance(snat, dict):
