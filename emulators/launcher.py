@@ -105,8 +105,6 @@ def start(specs: list[TwinSpec]) -> None:
             "--data-dir",
             str(TWIN_DIR / spec.key),
         ]
-        if spec.user:
-            cmd += ["--user", spec.user]
         log = (TWIN_DIR / "run" / f"{spec.key}.log").open("ab")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         _wait_listening(spec.port, proc)
