@@ -44,11 +44,22 @@ SERVERSSL_PROFILE = "/Common/serverssl"
 SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
 
 
+def _device(lb: Any) -> dict[str, Any]:
+    """How providers reach the BIG-IP (and the HA device group its changes are synced to)."""
+    return {
+        "url": lb.url,
+        "user": lb.user,
+        "password_key": lb.password_secret,
+        "ca_bundle": lb.ca_bundle,
+        "sync_group": lb.device_group,
+    }
+
+
 def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, list[pulumi.CustomResource]]:
     """Create the cluster's BIG-IP resources as children of ``parent``; returns them by role."""
     lb = cluster.load_balancer
     partition = lb.partition
-    device = {"url": lb.url, "user": lb.user, "password_key": lb.password_secret, "ca_bundle": lb.ca_bundle}
+    device = _device(lb)
     base: dict[str, Any] = {"device": device, "partition": partition, "owner": owner}
     child = pulumi.ResourceOptions(parent=parent)
     made: dict[str, list[pulumi.CustomResource]] = {
@@ -244,7 +255,7 @@ def _sstp(
 def drain_targets(cluster: Cluster) -> dict[str, dict[str, Any]]:
     """Per RRAS node: what to disable on the BIG-IP to drain it (its members in every pool)."""
     lb = cluster.load_balancer
-    device = {"url": lb.url, "user": lb.user, "password_key": lb.password_secret, "ca_bundle": lb.ca_bundle}
+    device = _device(lb)
     offload = cluster.sstp.tls_offload
     sstp_port = 80 if offload is not None and not offload.reencrypt else 443
     pools: list[tuple[str, int]] = []

@@ -116,6 +116,8 @@ class F5Backend(TwinBackend):
         self.transactions: dict[int, Transaction] = {}
         self._trans_ids = itertools.count(int(time.time() * 1_000_000))
         self.sync_count = 0
+        #: device group -> configuration generation last pushed to the peers (sync state, not configuration)
+        self.synced: dict[str, int] = {}
         self.login_failures: dict[str, int] = {}
 
     # -- factory configuration ---------------------------------------------------------------------
@@ -131,7 +133,7 @@ class F5Backend(TwinBackend):
         return {
             "objects": objects,
             "generation": 1,
-            "device_groups": {name: {"synced_generation": 1} for name in self.device_group_names},
+            "device_groups": {name: {"type": "sync-failover"} for name in self.device_group_names},
         }
 
     def on_reboot(self) -> None:
@@ -795,13 +797,14 @@ class F5Backend(TwinBackend):
             raise F5Error(
                 400, f"01070734:3: Configuration error: Device group ({group}) not found in device group sync"
             )
-        groups[group]["synced_generation"] = self.running["generation"]
+        self.synced[group] = int(self.running["generation"])
         self.sync_count += 1
         return 200, {"kind": "tm:cm:runstate", "command": "run", "utilCmdArgs": args}
 
     def sync_status(self) -> Obj:
         groups = self.running.get("device_groups", {})
-        pending = [g for g, s in groups.items() if s.get("synced_generation") != self.running["generation"]]
+        generation = int(self.running["generation"])
+        pending = [g for g in groups if self.synced.get(g, 1) != generation]
         status = "Changes Pending" if pending else "In Sync"
         return {
             "kind": "tm:cm:sync-status:sync-statusstats",

@@ -21,6 +21,8 @@ class Device:
     user: str
     password_key: str
     ca_bundle: str | None
+    #: F5: the HA device group to config-sync to after a run that changed the device
+    sync_group: str | None = None
 
     @classmethod
     def from_props(cls, props: dict[str, Any]) -> Device:
@@ -30,6 +32,7 @@ class Device:
             user=str(d["user"]),
             password_key=str(d["password_key"]),
             ca_bundle=d.get("ca_bundle") or None,
+            sync_group=d.get("sync_group") or None,
         )
 
     @property

@@ -54,6 +54,8 @@ class F5Client:
         self._lock = threading.Lock()
         self.writes = 0
         self._login_failure: tuple[float, ApplianceError] | None = None
+        #: HA device groups named by the resources that used this client (synced at exit after writes)
+        self.sync_groups: set[str] = set()
 
     # -- authentication ------------------------------------------------------------------------
     def _login(self) -> None:
@@ -102,6 +104,14 @@ class F5Client:
                 self.save_config()
             except ApplianceError as exc:
                 print(f"warning: {exc}; the running configuration was changed but not saved", file=sys.stderr)
+            for group in sorted(self.sync_groups):
+                try:
+                    self.sync_to_group(group)
+                except ApplianceError as exc:
+                    print(
+                        f"warning: {exc}; the HA peers of device group {group} were not synced",
+                        file=sys.stderr,
+                    )
         token, self._token = self._token, None
         if not token:
             return
@@ -221,6 +231,15 @@ class F5Client:
     def save_config(self) -> None:
         self.call("POST", "/mgmt/tm/sys/config", {"command": "save"}, what="sys config")
 
+    def sync_to_group(self, group: str) -> None:
+        """``config-sync to-group`` (reference/f5.md §4): push this device's configuration to its HA peers."""
+        self.call(
+            "POST",
+            "/mgmt/tm/cm",
+            {"command": "run", "utilCmdArgs": f"config-sync to-group {group}"},
+            what=f"device group {group}",
+        )
+
     def _error(self, resp: requests.Response, operation: str, what: str) -> ApplianceError:
         code: str | None = None
         message = ""
@@ -263,6 +282,8 @@ def client_for(device: Device, secrets: SecretConfig) -> F5Client:
         if client is None:
             client = F5Client(device, secrets.password(device))
             _CLIENTS[key] = client
+        if device.sync_group:
+            client.sync_groups.add(device.sync_group)
         return client
 
 

@@ -565,3 +565,53 @@ def test_f5_sdk_transaction(sdk):
         api.tm.ltm.nodes.node.create(name="tx2", partition="Common", address="10.0.0.52")
     assert sdk.tm.ltm.nodes.node.exists(name="tx1", partition="Common")
     assert sdk.tm.ltm.nodes.node.exists(name="tx2", partition="Common")
+
+
+def test_f5_sdk_provisions_the_sstp_objects(sdk, f5, tmp_path):
+    cert_pem, key_pem, digest = _pem_pair()
+    for name, data in (("vpn.crt", cert_pem), ("vpn.key", key_pem)):
+        (tmp_path / name).write_bytes(data)
+        sdk.shared.file_transfer.uploads.upload_file(str(tmp_path / name))
+    # f5-sdk passes the hyphenated key through as given (its own docstring's form)
+    for kind, name in ((sdk.tm.sys.crypto.keys, "vpn.key"), (sdk.tm.sys.crypto.certs, "vpn.crt")):
+        kind.exec_cmd("install", **{"name": name, "from-local-file": f"/var/config/rest/downloads/{name}"})
+    cert = sdk.tm.sys.crypto.certs.cert.load(name="vpn.crt", partition="Common")
+    assert cert.fingerprint.replace(":", "").endswith(digest)
+    ltm = sdk.tm.ltm
+    monitor = ltm.monitor.https_s.https.create(
+        name="sstp_https",
+        partition="Common",
+        defaultsFrom="/Common/https",
+        send="HEAD /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\\r\\nHost: vpn\\r\\n\\r\\n",
+        recv="401",
+    )
+    assert monitor.interval == 5
+    ltm.persistence.ssls.ssl.create(name="sstp_ssl", partition="Common", defaultsFrom="/Common/ssl")
+    ltm.persistence.source_addrs.source_addr.create(name="sstp_src", partition="Common")
+    clientssl = ltm.profile.client_ssls.client_ssl.create(
+        name="sstp_clientssl",
+        partition="Common",
+        certKeyChain=[{"name": "vpn", "cert": "/Common/vpn.crt", "key": "/Common/vpn.key"}],
+    )
+    assert clientssl.defaultsFrom == "/Common/clientssl"
+    pool = ltm.pools.pool.create(name="sstp", partition="Common", monitor="/Common/sstp_https")
+    pool.members_s.members.create(name="10.0.0.11:80", partition="Common")
+    virtual = ltm.virtuals.virtual.create(
+        name="sstp_vs",
+        partition="Common",
+        destination="192.0.2.10:443",
+        ipProtocol="tcp",
+        pool="/Common/sstp",
+        persist=[{"name": "sstp_ssl", "partition": "Common", "tmDefault": "yes"}],
+        fallbackPersistence="/Common/sstp_src",
+        profiles=[
+            {"name": "/Common/tcp", "context": "all"},
+            {"name": "/Common/sstp_clientssl", "context": "clientside"},
+        ],
+    )
+    loaded = virtual.profiles_s.get_collection()
+    assert sorted(p.name for p in loaded) == ["sstp_clientssl", "tcp"]
+    virtual.delete()
+    pool.delete()
+    clientssl.delete()
+    sdk.tm.sys.crypto.certs.cert.load(name="vpn.crt", partition="Common").delete()
