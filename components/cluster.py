@@ -12,18 +12,20 @@ from typing import Any
 
 import pulumi
 
-from components import f5, rras
+from components import citrix, f5, rras
 from components.client_profile import native_profile_xml, vpn_connection_ipsec_parameters
 from components.declaration import Cluster, DeclarationError
 
 Builder = Callable[[Cluster, str, pulumi.Resource], dict[str, list[pulumi.CustomResource]]]
 
 #: Load-balancer vendors this version can provision, by declaration ``loadBalancer.kind``.
-LOAD_BALANCERS: dict[str, Builder] = {"f5": f5.build}
+LOAD_BALANCERS: dict[str, Builder] = {"f5": f5.build, "citrix": citrix.build}
 #: How to drain an RRAS node on each vendor's load balancer, for rolling restarts (by node name).
 DRAIN_TARGETS: dict[str, Callable[[Cluster], dict[str, dict[str, Any]]]] = {"f5": f5.drain_targets}
 #: Vendors whose module also provisions SSTP.
 SSTP_SUPPORT: set[str] = {"f5"}
+#: Per-vendor limits of what the appliance can express (problems named like the declaration's own).
+VENDOR_CHECKS: dict[str, Callable[[Cluster], list[str]]] = {"citrix": citrix.check}
 
 
 def check_supported(clusters: list[Cluster]) -> None:
@@ -42,6 +44,9 @@ def check_supported(clusters: list[Cluster]) -> None:
         and c.load_balancer.kind in LOAD_BALANCERS
         and c.load_balancer.kind not in SSTP_SUPPORT
     ]
+    for c in clusters:
+        if c.load_balancer.kind in VENDOR_CHECKS:
+            problems += VENDOR_CHECKS[c.load_balancer.kind](c)
     if problems:
         raise DeclarationError(problems)
 

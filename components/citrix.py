@@ -1,0 +1,167 @@
+"""What a cluster needs on a Citrix ADC (NetScaler), as one Pulumi resource per NITRO object.
+
+IKEv2 (DESIGN.md): a server per RRAS node; UDP service groups for 500 and 4500 with the nodes as
+members, Use Client IP (usip) when the client address is preserved, and a PING monitor bound to both
+(the only health check UDP allows); UDP load-balancing vservers on VIP:500 and VIP:4500 bound to their
+groups with the declared method; one persistency group (lbgroup) of type SOURCEIP with the declared
+timeout holding both vservers, so IKE and NAT-T from one client reach the same node; the global mode
+USNIP enabled when the client address is preserved (never disabled by this project).
+
+SSTP on Citrix is not provisioned by this version (components.cluster refuses it before anything is sent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.declaration import Cluster
+from components.naming import device_object, resource_name
+from providers.citrix.resources import (
+    CitrixLbGroup,
+    CitrixLbGroupMember,
+    CitrixLbVserver,
+    CitrixLbVserverServiceGroup,
+    CitrixMode,
+    CitrixPingMonitor,
+    CitrixServer,
+    CitrixServiceGroup,
+    CitrixServiceGroupMember,
+    CitrixServiceGroupMonitor,
+)
+
+IKEV2_PORTS = (500, 4500)
+LB_METHODS = {"least-connections": "LEASTCONNECTION", "round-robin": "ROUNDROBIN"}
+#: The PING monitor's timing (seconds): NITRO's defaults, stated so a refresh compares like with like.
+PING = {"interval": 5, "response_timeout": 2, "retries": 3, "downtime": 30}
+
+
+def check(cluster: Cluster) -> list[str]:
+    """Declarations a Citrix ADC cannot express, refused before anything is sent."""
+    problems = []
+    timeout = cluster.persistence_timeout
+    if timeout % 60 or not 120 <= timeout <= 86400:
+        problems.append(
+            f"cluster {cluster.name!r}: persistenceTimeout: {timeout} s cannot be set on a Citrix ADC "
+            "persistency group, which counts whole minutes from 2 to 1440; use a multiple of 60 between "
+            "120 and 86400"
+        )
+    return problems
+
+
+def _device(cluster: Cluster) -> dict[str, Any]:
+    lb = cluster.load_balancer
+    return {"url": lb.url, "user": lb.user, "password_key": lb.password_secret, "ca_bundle": lb.ca_bundle}
+
+
+def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, list[pulumi.CustomResource]]:
+    """Create the cluster's ADC resources as children of ``parent``; returns them by role."""
+    base: dict[str, Any] = {"device": _device(cluster), "owner": owner}
+    child = pulumi.ResourceOptions(parent=parent)
+    made: dict[str, list[pulumi.CustomResource]] = {
+        role: []
+        for role in ("modes", "servers", "monitors", "servicegroups", "bindings", "vservers", "groups")
+    }
+    preserved = cluster.client_address == "preserved"
+    if "ikev2" not in cluster.protocols:
+        return made
+
+    if preserved:
+        made["modes"].append(
+            CitrixMode(
+                resource_name(cluster.name, "mode", "usnip"),
+                {**base, "mode": "USNIP", "enabled": True},
+                child,
+            )
+        )
+    servers = []
+    for node in cluster.nodes:
+        server = CitrixServer(
+            resource_name(cluster.name, "server", node.name),
+            {**base, "name": device_object(cluster.name, node.name), "address": node.address},
+            child,
+        )
+        servers.append((node, server))
+        made["servers"].append(server)
+    monitor_name = device_object(cluster.name, "ikev2", "ping")
+    monitor = CitrixPingMonitor(
+        resource_name(cluster.name, "monitor", "ikev2"),
+        {**base, "name": monitor_name, "monitor_type": "PING", **PING},
+        child,
+    )
+    made["monitors"].append(monitor)
+
+    group_name = device_object(cluster.name, "ikev2", "persist")
+    vservers = []
+    for port in IKEV2_PORTS:
+        sg_name = device_object(cluster.name, "ikev2", port)
+        group = CitrixServiceGroup(
+            resource_name(cluster.name, "servicegroup", "ikev2", port),
+            {**base, "name": sg_name, "service_type": "UDP", "usip": "YES" if preserved else "NO"},
+            child,
+        )
+        made["servicegroups"].append(group)
+        for node, server in servers:
+            made["bindings"].append(
+                CitrixServiceGroupMember(
+                    resource_name(cluster.name, "member", "ikev2", port, node.name),
+                    {
+                        **base,
+                        "servicegroup": sg_name,
+                        "server": device_object(cluster.name, node.name),
+                        "port": port,
+                    },
+                    pulumi.ResourceOptions(parent=parent, depends_on=[group, server]),
+                )
+            )
+        made["bindings"].append(
+            CitrixServiceGroupMonitor(
+                resource_name(cluster.name, "monitor-binding", "ikev2", port),
+                {**base, "servicegroup": sg_name, "monitor": monitor_name},
+                pulumi.ResourceOptions(parent=parent, depends_on=[group, monitor]),
+            )
+        )
+        vs_name = device_object(cluster.name, "ikev2", port, "vs")
+        vserver = CitrixLbVserver(
+            resource_name(cluster.name, "vserver", "ikev2", port),
+            {
+                **base,
+                "name": vs_name,
+                "service_type": "UDP",
+                "port": port,
+                "address": cluster.virtual_address,
+                "lb_method": LB_METHODS[cluster.load_balancing_method],
+            },
+            child,
+        )
+        vservers.append((vs_name, vserver))
+        made["vservers"].append(vserver)
+        made["bindings"].append(
+            CitrixLbVserverServiceGroup(
+                resource_name(cluster.name, "vserver-binding", "ikev2", port),
+                {**base, "vserver": vs_name, "servicegroup": sg_name},
+                pulumi.ResourceOptions(parent=parent, depends_on=[vserver, group]),
+            )
+        )
+
+    lbgroup = CitrixLbGroup(
+        resource_name(cluster.name, "persistency-group", "ikev2"),
+        {
+            **base,
+            "name": group_name,
+            "persistence_type": "SOURCEIP",
+            "timeout": cluster.persistence_timeout // 60,
+        },
+        child,
+    )
+    made["groups"].append(lbgroup)
+    for vs_name, vserver in vservers:
+        made["bindings"].append(
+            CitrixLbGroupMember(
+                resource_name(cluster.name, "group-member", "ikev2", vs_name.rsplit("_", 2)[-2]),
+                {**base, "group": group_name, "vserver": vs_name},
+                pulumi.ResourceOptions(parent=parent, depends_on=[lbgroup, vserver]),
+            )
+        )
+    return made

@@ -1,0 +1,92 @@
+"""Pulumi dynamic resources for Citrix ADC objects (what components instantiate).
+
+Every resource takes ``device`` ({url, user, password_key, ca_bundle}) and ``owner`` (the stack's
+marker) besides the keys listed here:
+
+    CitrixServer                    name, address
+    CitrixServiceGroup              name, service_type, usip
+    CitrixServiceGroupMember        servicegroup, server, port
+    CitrixPingMonitor               name, monitor_type, interval, response_timeout, retries, downtime
+    CitrixServiceGroupMonitor       servicegroup, monitor
+    CitrixLbVserver                 name, service_type, port, address, lb_method
+    CitrixLbVserverServiceGroup     vserver, servicegroup
+    CitrixLbGroup                   name, persistence_type, timeout (minutes)
+    CitrixLbGroupMember             group, vserver
+    CitrixMode                      mode, enabled   (outputs also ``was_enabled``)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from providers.citrix.objects import (
+    LbGroupProvider,
+    LbGroupVserverBindingProvider,
+    LbVserverProvider,
+    LbVserverServiceGroupBindingProvider,
+    ModeProvider,
+    PingMonitorProvider,
+    ServerProvider,
+    ServiceGroupMemberProvider,
+    ServiceGroupMonitorBindingProvider,
+    ServiceGroupProvider,
+)
+
+Opts = pulumi.ResourceOptions | None
+
+
+class CitrixServer(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(ServerProvider(), name, props, opts)
+
+
+class CitrixServiceGroup(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(ServiceGroupProvider(), name, props, opts)
+
+
+class CitrixServiceGroupMember(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(ServiceGroupMemberProvider(), name, props, opts)
+
+
+class CitrixPingMonitor(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(PingMonitorProvider(), name, props, opts)
+
+
+class CitrixServiceGroupMonitor(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(ServiceGroupMonitorBindingProvider(), name, props, opts)
+
+
+class CitrixLbVserver(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(LbVserverProvider(), name, props, opts)
+
+
+class CitrixLbVserverServiceGroup(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(LbVserverServiceGroupBindingProvider(), name, props, opts)
+
+
+class CitrixLbGroup(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(LbGroupProvider(), name, props, opts)
+
+
+class CitrixLbGroupMember(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(LbGroupVserverBindingProvider(), name, props, opts)
+
+
+class CitrixMode(Resource):
+    """A global mode kept on; outputs ``was_enabled`` (whether it was on before this stack needed it)."""
+
+    was_enabled: pulumi.Output[bool]
+
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(ModeProvider(), name, {**props, "was_enabled": None}, opts)
