@@ -12,20 +12,23 @@ from typing import Any
 
 import pulumi
 
-from components import citrix, f5, rras
+from components import citrix, f5, kemp, rras
 from components.client_profile import native_profile_xml, vpn_connection_ipsec_parameters
 from components.declaration import Cluster, DeclarationError
 
 Builder = Callable[[Cluster, str, pulumi.Resource], dict[str, list[pulumi.CustomResource]]]
 
 #: Load-balancer vendors this version can provision, by declaration ``loadBalancer.kind``.
-LOAD_BALANCERS: dict[str, Builder] = {"f5": f5.build, "citrix": citrix.build}
+LOAD_BALANCERS: dict[str, Builder] = {"f5": f5.build, "citrix": citrix.build, "kemp": kemp.build}
 #: How to drain an RRAS node on each vendor's load balancer, for rolling restarts (by node name).
-DRAIN_TARGETS: dict[str, Callable[[Cluster], dict[str, dict[str, Any]]]] = {"f5": f5.drain_targets}
+DRAIN_TARGETS: dict[str, Callable[[Cluster], dict[str, dict[str, Any]]]] = {
+    "f5": f5.drain_targets,
+    "kemp": kemp.drain_targets,
+}
 #: Vendors whose module also provisions SSTP.
 SSTP_SUPPORT: set[str] = {"f5"}
 #: Per-vendor limits of what the appliance can express (problems named like the declaration's own).
-VENDOR_CHECKS: dict[str, Callable[[Cluster], list[str]]] = {"citrix": citrix.check}
+VENDOR_CHECKS: dict[str, Callable[[Cluster], list[str]]] = {"citrix": citrix.check, "kemp": kemp.check}
 
 
 def check_supported(clusters: list[Cluster]) -> None:

@@ -1,0 +1,118 @@
+"""What a cluster needs on a Kemp (Progress) LoadMaster, as one Pulumi resource per object.
+
+IKEv2 (DESIGN.md): UDP virtual services on VIP:500 and VIP:4500 with the RRAS nodes as real servers;
+Force L7 on (Force L4 off); source-IP persistence with the declared timeout and the declared scheduling
+method on both; Transparency on both when the client address is preserved; port following set on both
+services (each follows the other), so IKE and NAT-T from one client reach the same node.
+
+SSTP on Kemp is not provisioned by this version (components.cluster refuses it before anything is sent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.declaration import Cluster
+from components.naming import device_object, resource_name
+from providers.kemp.resources import KempPortFollow, KempRealServer, KempVirtualService
+
+IKEV2_PORTS = (500, 4500)
+SCHEDULES = {"least-connections": "lc", "round-robin": "rr"}
+#: LoadMaster persistence timeouts: 1-59 s are silently stored as 0, the API range ends at 7 days.
+MIN_TIMEOUT, MAX_TIMEOUT = 60, 604800
+
+
+def check(cluster: Cluster) -> list[str]:
+    """Declarations a LoadMaster cannot express, refused before anything is sent."""
+    timeout = cluster.persistence_timeout
+    if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
+        return [
+            f"cluster {cluster.name!r}: persistenceTimeout: {timeout} s is outside what a LoadMaster stores "
+            f"({MIN_TIMEOUT} to {MAX_TIMEOUT} s; shorter values silently become 0, i.e. no persistence)"
+        ]
+    return []
+
+
+def _device(cluster: Cluster) -> dict[str, Any]:
+    lb = cluster.load_balancer
+    return {"url": lb.url, "user": lb.user, "password_key": lb.password_secret, "ca_bundle": lb.ca_bundle}
+
+
+def _vs(cluster: Cluster, port: int) -> dict[str, Any]:
+    return {"address": cluster.virtual_address, "port": port, "protocol": "udp"}
+
+
+def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, list[pulumi.CustomResource]]:
+    """Create the cluster's LoadMaster resources as children of ``parent``; returns them by role."""
+    base: dict[str, Any] = {"device": _device(cluster), "owner": owner}
+    child = pulumi.ResourceOptions(parent=parent)
+    made: dict[str, list[pulumi.CustomResource]] = {
+        "virtual_services": [],
+        "real_servers": [],
+        "port_following": [],
+    }
+    if "ikev2" not in cluster.protocols:
+        return made
+    services: dict[int, KempVirtualService] = {}
+    for port in IKEV2_PORTS:
+        services[port] = KempVirtualService(
+            resource_name(cluster.name, "vs", "ikev2", port),
+            {
+                **base,
+                **_vs(cluster, port),
+                "name": device_object(cluster.name, "ikev2", port),
+                "enabled": True,
+                "transparent": cluster.client_address == "preserved",
+                "force_l7": True,
+                "persist": "src",
+                "persist_timeout": cluster.persistence_timeout,
+                "schedule": SCHEDULES[cluster.load_balancing_method],
+                "check_type": "icmp",
+            },
+            child,
+        )
+        made["virtual_services"].append(services[port])
+        for node in cluster.nodes:
+            made["real_servers"].append(
+                KempRealServer(
+                    resource_name(cluster.name, "rs", "ikev2", port, node.name),
+                    {
+                        **base,
+                        "vs": _vs(cluster, port),
+                        "address": node.address,
+                        "port": port,
+                        "weight": 1000,
+                        "enabled": True,
+                    },
+                    pulumi.ResourceOptions(parent=parent, depends_on=[services[port]]),
+                )
+            )
+    # Port following needs both services with the same real servers and persistence: set it last.
+    for port, other in ((500, 4500), (4500, 500)):
+        made["port_following"].append(
+            KempPortFollow(
+                resource_name(cluster.name, "follow", "ikev2", port),
+                {**base, "vs": _vs(cluster, port), "follow": _vs(cluster, other)},
+                pulumi.ResourceOptions(
+                    parent=parent, depends_on=[*made["virtual_services"], *made["real_servers"]]
+                ),
+            )
+        )
+    return made
+
+
+def drain_targets(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    """Per RRAS node: its real servers on every virtual service (disabled to drain it)."""
+    ports = IKEV2_PORTS if "ikev2" in cluster.protocols else ()
+    return {
+        node.name: {
+            "kind": "kemp",
+            "device": _device(cluster),
+            "real_servers": [
+                {"vs": _vs(cluster, port), "address": node.address, "port": port} for port in ports
+            ],
+        }
+        for node in cluster.nodes
+    }

@@ -1,0 +1,1 @@
+"""Kemp (Progress) LoadMaster: virtual services, real servers and port following over the classic REST API."""

@@ -1,0 +1,36 @@
+"""Pulumi dynamic resources for LoadMaster objects (what components instantiate).
+
+Every resource takes ``device`` ({url, user, password_key, ca_bundle}) and ``owner`` (the stack's marker)
+besides the keys listed here (``vs`` / ``follow`` are {address, port, protocol} triplets):
+
+    KempVirtualService   name, address, port, protocol, enabled, transparent, force_l7, persist,
+                         persist_timeout, schedule, check_type
+    KempRealServer       vs, address, port, weight, enabled
+    KempPortFollow       vs, follow
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from providers.kemp.objects import PortFollowProvider, RealServerProvider, VirtualServiceProvider
+
+Opts = pulumi.ResourceOptions | None
+
+
+class KempVirtualService(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(VirtualServiceProvider(), name, props, opts)
+
+
+class KempRealServer(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(RealServerProvider(), name, props, opts)
+
+
+class KempPortFollow(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(PortFollowProvider(), name, props, opts)

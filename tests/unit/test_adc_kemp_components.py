@@ -1,0 +1,108 @@
+"""The VpnCluster component composes exactly the Citrix ADC and LoadMaster objects the domain needs, and
+refuses what those appliances cannot express before anything is sent (Pulumi mocks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.declaration import DeclarationError, parse_clusters
+from tests.unit.test_declaration import cluster
+from tests.unit.test_f5_component import _build, mocks  # noqa: F401 - the fixture is used by name
+
+ADC = {
+    "kind": "citrix",
+    "url": "https://adc.example.net",
+    "user": "automation",
+    "passwordSecret": "adcPassword",
+}
+KEMP = {"kind": "kemp", "url": "https://lm.example.net", "user": "automation", "passwordSecret": "lmPassword"}
+
+
+@pulumi.runtime.test
+def test_citrix_ikev2_objects(mocks):  # noqa: F811
+    def check(objs: dict[str, dict[str, Any]]) -> None:
+        assert sorted(objs) == sorted(
+            [
+                "vpn-east-mode-usnip",
+                "vpn-east-server-rras1",
+                "vpn-east-server-rras2",
+                "vpn-east-monitor-ikev2",
+                *(f"vpn-east-servicegroup-ikev2-{p}" for p in (500, 4500)),
+                *(f"vpn-east-member-ikev2-{p}-{n}" for p in (500, 4500) for n in ("rras1", "rras2")),
+                *(f"vpn-east-monitor-binding-ikev2-{p}" for p in (500, 4500)),
+                *(f"vpn-east-vserver-ikev2-{p}" for p in (500, 4500)),
+                *(f"vpn-east-vserver-binding-ikev2-{p}" for p in (500, 4500)),
+                "vpn-east-persistency-group-ikev2",
+                *(f"vpn-east-group-member-ikev2-{p}" for p in (500, 4500)),
+            ]
+        )
+        sg = objs["vpn-east-servicegroup-ikev2-4500"]
+        assert (sg["name"], sg["service_type"], sg["usip"]) == ("vpn-east_ikev2_4500", "UDP", "YES")
+        vs = objs["vpn-east-vserver-ikev2-500"]
+        assert (vs["address"], vs["port"], vs["lb_method"]) == ("203.0.113.10", 500, "LEASTCONNECTION")
+        group = objs["vpn-east-persistency-group-ikev2"]
+        assert (group["persistence_type"], group["timeout"]) == ("SOURCEIP", 60)
+        assert objs["vpn-east-mode-usnip"]["enabled"] is True
+        assert {o["owner"] for o in objs.values()} == {"aovpn-iac:aovpn/test"}
+
+    return _build(mocks, loadBalancer=ADC).apply(check)
+
+
+@pulumi.runtime.test
+def test_citrix_translated_address_drops_usip_and_usnip(mocks):  # noqa: F811
+    def check(objs: dict[str, dict[str, Any]]) -> None:
+        assert "vpn-east-mode-usnip" not in objs
+        assert {objs[f"vpn-east-servicegroup-ikev2-{p}"]["usip"] for p in (500, 4500)} == {"NO"}
+
+    return _build(mocks, loadBalancer=ADC, clientAddress="translated").apply(check)
+
+
+@pulumi.runtime.test
+def test_kemp_ikev2_objects(mocks):  # noqa: F811
+    def check(objs: dict[str, dict[str, Any]]) -> None:
+        assert sorted(objs) == sorted(
+            [
+                *(f"vpn-east-vs-ikev2-{p}" for p in (500, 4500)),
+                *(f"vpn-east-rs-ikev2-{p}-{n}" for p in (500, 4500) for n in ("rras1", "rras2")),
+                *(f"vpn-east-follow-ikev2-{p}" for p in (500, 4500)),
+            ]
+        )
+        vs = objs["vpn-east-vs-ikev2-4500"]
+        assert (vs["protocol"], vs["port"], vs["transparent"], vs["force_l7"]) == ("udp", 4500, True, True)
+        assert (vs["persist"], vs["persist_timeout"], vs["schedule"]) == ("src", 3600, "lc")
+        follow = objs["vpn-east-follow-ikev2-500"]
+        assert (follow["vs"]["port"], follow["follow"]["port"]) == (500, 4500)
+        rs = objs["vpn-east-rs-ikev2-500-rras2"]
+        assert (rs["address"], rs["port"], rs["vs"]["port"]) == ("198.51.100.12", 500, 500)
+
+    return _build(mocks, loadBalancer=KEMP, persistenceTimeout=3600).apply(check)
+
+
+@pytest.mark.parametrize(
+    ("lb", "timeout", "fragment"),
+    [
+        (ADC, 90, "persistenceTimeout: 90 s cannot be set on a Citrix ADC"),
+        (ADC, 150, "whole minutes from 2 to 1440"),
+        (KEMP, 30, "persistenceTimeout: 30 s is outside what a LoadMaster stores"),
+    ],
+)
+def test_appliance_limits_are_refused_before_anything_is_sent(lb, timeout, fragment):
+    from components.cluster import check_supported
+
+    clusters = parse_clusters([cluster(loadBalancer=lb, persistenceTimeout=timeout)])
+    with pytest.raises(DeclarationError) as info:
+        check_supported(clusters)
+    assert any(fragment in p and p.startswith("cluster 'vpn-east'") for p in info.value.problems)
+
+
+def test_sstp_on_citrix_or_kemp_is_refused_for_now():
+    from components.cluster import check_supported
+
+    for lb in (ADC, KEMP):
+        clusters = parse_clusters([cluster(loadBalancer=lb, protocols=["ikev2", "sstp"])])
+        with pytest.raises(DeclarationError) as info:
+            check_supported(clusters)
+        assert "protocols: 'sstp' is not supported on" in info.value.problems[0]
