@@ -7,7 +7,12 @@ groups with the declared method; one persistency group (lbgroup) of type SOURCEI
 timeout holding both vservers, so IKE and NAT-T from one client reach the same node; the global mode
 USNIP enabled when the client address is preserved (never disabled by this project).
 
-SSTP on Citrix is not provisioned by this version (components.cluster refuses it before anything is sent).
+SSTP: a vserver on VIP:443 with SSL-session persistence falling back to source IP, a service group of
+the nodes and an HTTP monitor of the SSTP listener (HEAD of the sra URI answered 401). Without TLS
+offload both are SSL_BRIDGE on 443; with offload the certificate and key are uploaded, an SSL vserver
+terminates TLS and the service group speaks HTTP to the nodes on port 80 (or SSL on 443 when
+re-encrypting). The service group's name says its mode, so switching modes builds the new group before
+the old one goes.
 """
 
 from __future__ import annotations
@@ -19,22 +24,27 @@ import pulumi
 from components.declaration import Cluster
 from components.naming import device_object, resource_name
 from providers.citrix.resources import (
+    CitrixCertKey,
+    CitrixHttpMonitor,
     CitrixLbGroup,
     CitrixLbGroupMember,
     CitrixLbVserver,
     CitrixLbVserverServiceGroup,
     CitrixMode,
+    CitrixPersistentLbVserver,
     CitrixPingMonitor,
     CitrixServer,
     CitrixServiceGroup,
     CitrixServiceGroupMember,
     CitrixServiceGroupMonitor,
+    CitrixSslVserverCertKey,
 )
 
 IKEV2_PORTS = (500, 4500)
 LB_METHODS = {"least-connections": "LEASTCONNECTION", "round-robin": "ROUNDROBIN"}
 #: The PING monitor's timing (seconds): NITRO's defaults, stated so a refresh compares like with like.
 PING = {"interval": 5, "response_timeout": 2, "retries": 3, "downtime": 30}
+SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
 
 
 def check(cluster: Cluster) -> list[str]:
@@ -61,11 +71,18 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
     child = pulumi.ResourceOptions(parent=parent)
     made: dict[str, list[pulumi.CustomResource]] = {
         role: []
-        for role in ("modes", "servers", "monitors", "servicegroups", "bindings", "vservers", "groups")
+        for role in (
+            "certificates",
+            "modes",
+            "servers",
+            "monitors",
+            "servicegroups",
+            "bindings",
+            "vservers",
+            "groups",
+        )
     }
     preserved = cluster.client_address == "preserved"
-    if "ikev2" not in cluster.protocols:
-        return made
 
     if preserved:
         made["modes"].append(
@@ -75,7 +92,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
                 child,
             )
         )
-    servers = []
+    servers: list[tuple[Any, pulumi.CustomResource]] = []
     for node in cluster.nodes:
         server = CitrixServer(
             resource_name(cluster.name, "server", node.name),
@@ -84,6 +101,10 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
         )
         servers.append((node, server))
         made["servers"].append(server)
+    if "sstp" in cluster.protocols:
+        _sstp(cluster, base, parent, servers, made)
+    if "ikev2" not in cluster.protocols:
+        return made
     monitor_name = device_object(cluster.name, "ikev2", "ping")
     monitor = CitrixPingMonitor(
         resource_name(cluster.name, "monitor", "ikev2"),
@@ -102,7 +123,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
             child,
         )
         made["servicegroups"].append(group)
-        for node, server in servers:
+        for node, node_server in servers:
             made["bindings"].append(
                 CitrixServiceGroupMember(
                     resource_name(cluster.name, "member", "ikev2", port, node.name),
@@ -112,7 +133,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
                         "server": device_object(cluster.name, node.name),
                         "port": port,
                     },
-                    pulumi.ResourceOptions(parent=parent, depends_on=[group, server]),
+                    pulumi.ResourceOptions(parent=parent, depends_on=[group, node_server]),
                 )
             )
         made["bindings"].append(
@@ -165,3 +186,112 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
             )
         )
     return made
+
+
+def _sstp(
+    cluster: Cluster,
+    base: dict[str, Any],
+    parent: pulumi.Resource,
+    servers: list[tuple[Any, pulumi.CustomResource]],
+    made: dict[str, list[pulumi.CustomResource]],
+) -> None:
+    offload = cluster.sstp.tls_offload
+    mode = "bridge" if offload is None else ("ssl" if offload.reencrypt else "http")
+    group_type, vserver_type, node_port = {
+        "bridge": ("SSL_BRIDGE", "SSL_BRIDGE", 443),
+        "http": ("HTTP", "SSL", 80),
+        "ssl": ("SSL", "SSL", 443),
+    }[mode]
+    child = pulumi.ResourceOptions(parent=parent)
+    monitor_kind = "http" if mode == "http" else "https"
+    monitor_name = device_object(cluster.name, "sstp", monitor_kind)
+    monitor = CitrixHttpMonitor(
+        resource_name(cluster.name, "monitor", "sstp", monitor_kind),
+        {
+            **base,
+            "name": monitor_name,
+            "monitor_type": "HTTP",
+            "http_request": f"HEAD {SSTP_URI}",
+            "response_codes": ["401"],
+            "secure": "NO" if mode == "http" else "YES",
+            **PING,
+        },
+        child,
+    )
+    made["monitors"].append(monitor)
+    sg_name = device_object(cluster.name, "sstp", mode)
+    group = CitrixServiceGroup(
+        resource_name(cluster.name, "servicegroup", "sstp", mode),
+        {
+            **base,
+            "name": sg_name,
+            "service_type": group_type,
+            "usip": "YES" if cluster.client_address == "preserved" else "NO",
+        },
+        child,
+    )
+    made["servicegroups"].append(group)
+    for node, server in servers:
+        made["bindings"].append(
+            CitrixServiceGroupMember(
+                resource_name(cluster.name, "member", "sstp", mode, node.name),
+                {
+                    **base,
+                    "servicegroup": sg_name,
+                    "server": device_object(cluster.name, node.name),
+                    "port": node_port,
+                },
+                pulumi.ResourceOptions(parent=parent, depends_on=[group, server]),
+            )
+        )
+    made["bindings"].append(
+        CitrixServiceGroupMonitor(
+            resource_name(cluster.name, "monitor-binding", "sstp", mode),
+            {**base, "servicegroup": sg_name, "monitor": monitor_name},
+            pulumi.ResourceOptions(parent=parent, depends_on=[group, monitor]),
+        )
+    )
+    vs_name = device_object(cluster.name, "sstp", cluster.sstp.port, "vs")
+    vserver = CitrixPersistentLbVserver(
+        resource_name(cluster.name, "vserver", "sstp"),
+        {
+            **base,
+            "name": vs_name,
+            "service_type": vserver_type,
+            "port": cluster.sstp.port,
+            "address": cluster.virtual_address,
+            "lb_method": LB_METHODS[cluster.load_balancing_method],
+            "persistence_type": "SSLSESSION",
+            "persistence_backup": "SOURCEIP",
+            "timeout": cluster.persistence_timeout // 60,
+        },
+        child,
+    )
+    made["vservers"].append(vserver)
+    made["bindings"].append(
+        CitrixLbVserverServiceGroup(
+            resource_name(cluster.name, "vserver-binding", "sstp", mode),
+            {**base, "vserver": vs_name, "servicegroup": sg_name},
+            pulumi.ResourceOptions(parent=parent, depends_on=[vserver, group]),
+        )
+    )
+    if offload is not None:
+        cert = CitrixCertKey(
+            resource_name(cluster.name, "certificate", "sstp"),
+            {
+                **base,
+                # certkey names: <prefix>_<16 hex>, within the 31 characters old builds allow
+                "prefix": "aovpn",
+                "certificate_secret": offload.certificate_secret,
+                "private_key_secret": offload.private_key_secret,
+            },
+            child,
+        )
+        made["certificates"].append(cert)
+        made["bindings"].append(
+            CitrixSslVserverCertKey(
+                resource_name(cluster.name, "certificate-binding", "sstp"),
+                {**base, "vserver": vs_name, "certkey": cert.certkey},
+                pulumi.ResourceOptions(parent=parent, depends_on=[vserver, cert]),
+            )
+        )

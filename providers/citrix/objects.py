@@ -177,7 +177,7 @@ class LbVserverProvider(NitroObjectProvider):
     object_type = "lbvserver"
     resource = "lbvserver"
     identity_keys = ("name", "service_type", "port")
-    property_keys = ("address", "lb_method")
+    property_keys: ClassVar[tuple[str, ...]] = ("address", "lb_method")
 
     def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -209,6 +209,36 @@ class LbVserverProvider(NitroObjectProvider):
         client.call(
             "POST", self.resource, body={self.resource: body}, what=self.label(props), operation="add"
         )
+
+
+class PersistentLbVserverProvider(LbVserverProvider):
+    """A vserver outside any persistency group that owns its persistence (SSTP):
+    ``{..., persistence_type (SSLSESSION), persistence_backup (SOURCEIP|NONE), timeout (minutes)}``.
+
+    The backup persistence uses the same timeout (``backuppersistencetimeout``).
+    """
+
+    property_keys = (*LbVserverProvider.property_keys, "persistence_type", "persistence_backup", "timeout")
+
+    def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+        out = super().from_device(client, props, obj)
+        out.update(
+            persistence_type=_upper(obj.get("persistencetype")) or "NONE",
+            persistence_backup=_upper(obj.get("persistencebackup")) or "NONE",
+            timeout=_int(obj.get("timeout")),
+        )
+        return out
+
+    def body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+        body = super().body(props, keys)
+        if "persistence_type" in keys:
+            body["persistencetype"] = props["persistence_type"]
+        if "persistence_backup" in keys:
+            body["persistencebackup"] = props["persistence_backup"]
+        if "timeout" in keys:
+            body["timeout"] = props["timeout"]
+            body["backuppersistencetimeout"] = props["timeout"]
+        return body
 
 
 # -- objects without a comment field --------------------------------------------------------------
@@ -260,7 +290,7 @@ class PingMonitorProvider(NitroObjectProvider):
     resource = "lbmonitor"
     name_attr = "monitorname"
     identity_keys = ("name", "monitor_type")
-    property_keys = ("interval", "response_timeout", "retries", "downtime")
+    property_keys: ClassVar[tuple[str, ...]] = ("interval", "response_timeout", "retries", "downtime")
 
     def entry(self, client: NitroClient, props: dict[str, Any]) -> dict[str, Any] | None:
         found = client.get(
@@ -316,6 +346,176 @@ class PingMonitorProvider(NitroObjectProvider):
             operation="delete",
             ok_codes=frozenset({258}),
         )
+
+
+class HttpMonitorProvider(PingMonitorProvider):
+    """An HTTP monitor of the SSTP listener: ``{name, monitor_type (HTTP), http_request, response_codes,
+    secure (YES over TLS), interval, response_timeout, retries, downtime}``."""
+
+    property_keys = (*PingMonitorProvider.property_keys, "http_request", "response_codes", "secure")
+
+    def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+        out = super().from_device(client, props, obj)
+        codes = obj.get("respcode") or []
+        out.update(
+            http_request=obj.get("httprequest", ""),
+            response_codes=sorted(str(c) for c in (codes if isinstance(codes, list) else [codes])),
+            secure=_upper(obj.get("secure")) or "NO",
+        )
+        return out
+
+    def body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+        body = super().body(props, keys)
+        if "http_request" in keys:
+            body["httprequest"] = props["http_request"]
+        if "response_codes" in keys:
+            body["respcode"] = list(props["response_codes"])
+        if "secure" in keys:
+            body["secure"] = props["secure"]
+        return body
+
+
+class CertKeyProvider(NitroObjectProvider):
+    """The SSTP certificate and key: two files under /nsconfig/ssl and an sslcertkey naming them.
+
+    The PEMs come from secret config (inputs carry only the key names). An ADC refuses the same
+    certificate under a second certkey name (273), so the name is derived from the certificate itself:
+    ``<prefix>_<first 16 hex of its SHA-256>`` (within the 31 characters old builds allow). A new
+    certificate is a new object: created before the old one is deleted, with the vserver binding moved
+    in between (create-before-delete replacement). An sslcertkey has no comment: it is ours when it
+    holds exactly the configured certificate.
+    """
+
+    object_type = "sslcertkey"
+    resource = "sslcertkey"
+    identity_keys = ("prefix",)
+    property_keys = ()
+    carried_keys = ("certificate_secret", "private_key_secret", "sha256", "certkey")
+    delete_before_replace = False
+
+    def _pems(self, props: dict[str, Any]) -> tuple[bytes, bytes]:
+        where = f"SSTP certificate {props['prefix']}"
+        cert = self._secrets.value(props["certificate_secret"], where, "<PEM certificate>").encode()
+        key = self._secrets.value(props["private_key_secret"], where, "<PEM private key>").encode()
+        return cert, key
+
+    def _fingerprint(self, props: dict[str, Any]) -> str:
+        from providers.f5.objects import certificate_sha256
+
+        return certificate_sha256(self._pems(props)[0])
+
+    def _name(self, props: dict[str, Any], fingerprint: str) -> str:
+        return f"{props['prefix']}_{fingerprint[:16]}"
+
+    def object_id(self, props: dict[str, Any]) -> str:
+        return str(props.get("certkey") or props["prefix"])
+
+    def label(self, props: dict[str, Any]) -> str:
+        return f"sslcertkey {self.object_id(props)}"
+
+    def content_replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+        return ["sha256"] if olds.get("sha256") != self._fingerprint(news) else []
+
+    def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+        fingerprint = props.get("sha256") or self._fingerprint(props)
+        name = self._name(props, fingerprint)
+        found = _first(client.get("sslcertkey", name, what=f"sslcertkey {name}"))
+        if found is None:
+            return None
+        cert = _first(
+            client.get(
+                "systemfile",
+                f"{name}.crt",
+                query="args=filelocation:%2Fnsconfig%2Fssl",
+                what=f"file {name}.crt",
+            )
+        )
+        held = ""
+        if cert is not None:
+            import base64
+
+            from providers.f5.objects import certificate_sha256
+
+            try:
+                held = certificate_sha256(base64.b64decode(str(cert.get("filecontent", ""))))
+            except ValueError:
+                held = ""
+        return {
+            "prefix": props["prefix"],
+            "certkey": name,
+            "sha256": held,
+            "days_to_expiration": _int(found.get("daystoexpiration")),
+            "owner": props["owner"]
+            if held == fingerprint
+            else f"a different certificate ({held[:16] or 'none'})",
+        }
+
+    def create_object(self, client: Any, props: dict[str, Any]) -> None:
+        import base64
+
+        cert_pem, key_pem = self._pems(props)
+        name = self._name(props, self._fingerprint(props))
+        for suffix, data in ((".key", key_pem), (".crt", cert_pem)):
+            body = {
+                "filename": f"{name}{suffix}",
+                "filelocation": "/nsconfig/ssl/",
+                "filecontent": base64.b64encode(data).decode(),
+                "fileencoding": "BASE64",
+            }
+            client.call(
+                "POST",
+                "systemfile",
+                body={"systemfile": body},
+                what=f"file {name}{suffix}",
+                operation="upload",
+            )
+        client.call(
+            "POST",
+            "sslcertkey",
+            body={
+                "sslcertkey": {"certkey": name, "cert": f"{name}.crt", "key": f"{name}.key", "inform": "PEM"}
+            },
+            what=f"sslcertkey {name}",
+            operation="add",
+        )
+
+    def update_object(
+        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
+    ) -> None:
+        """Nothing to change in place: another certificate is a replacement."""
+
+    def delete_object(self, client: Any, props: dict[str, Any]) -> None:
+        name = self._name(props, props.get("sha256") or self._fingerprint(props))
+        client.call(
+            "DELETE",
+            "sslcertkey",
+            name,
+            what=f"sslcertkey {name}",
+            operation="delete",
+            ok_codes=frozenset({258}),
+        )
+        for suffix in (".crt", ".key"):
+            client.call(
+                "DELETE",
+                "systemfile",
+                f"{name}{suffix}",
+                query="args=filelocation:%2Fnsconfig%2Fssl",
+                what=f"file {name}{suffix}",
+                operation="delete",
+                ok_codes=frozenset({258}),
+            )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        props = dict(plain(props))
+        props["sha256"] = self._fingerprint(props)
+        props["certkey"] = self._name(props, props["sha256"])
+        return super().create(props)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        news = dict(plain(news))
+        news["sha256"] = self._fingerprint(news)
+        news["certkey"] = self._name(news, news["sha256"])
+        return super().update(_id, olds, news)
 
 
 # -- bindings ---------------------------------------------------------------------------------------
@@ -449,6 +649,18 @@ class LbGroupVserverBindingProvider(BindingProvider):
     parent_attr = "name"
     owner_resource = ("lbvserver", "vserver")
     match = {"vserver": "vservername"}
+
+
+class SslVserverCertKeyBindingProvider(BindingProvider):
+    """A certificate bound to an SSL vserver: ``{vserver, certkey}`` (owned through the vserver)."""
+
+    object_type = "sslvserver certkey binding"
+    binding = "sslvserver_sslcertkey_binding"
+    identity_keys = ("vserver", "certkey")
+    parent_key = "vserver"
+    parent_attr = "vservername"
+    owner_resource = ("lbvserver", "vserver")
+    match = {"certkey": "certkeyname"}
 
 
 # -- global mode ------------------------------------------------------------------------------------

@@ -13,6 +13,10 @@ marker) besides the keys listed here:
     CitrixLbGroup                   name, persistence_type, timeout (minutes)
     CitrixLbGroupMember             group, vserver
     CitrixMode                      mode, enabled   (outputs also ``was_enabled``)
+    CitrixPersistentLbVserver       CitrixLbVserver's keys + persistence_type, persistence_backup, timeout
+    CitrixHttpMonitor               CitrixPingMonitor's keys + http_request, response_codes, secure
+    CitrixCertKey                   prefix, certificate_secret, private_key_secret (outputs certkey, sha256)
+    CitrixSslVserverCertKey         vserver, certkey
 """
 
 from __future__ import annotations
@@ -23,16 +27,20 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from providers.citrix.objects import (
+    CertKeyProvider,
+    HttpMonitorProvider,
     LbGroupProvider,
     LbGroupVserverBindingProvider,
     LbVserverProvider,
     LbVserverServiceGroupBindingProvider,
     ModeProvider,
+    PersistentLbVserverProvider,
     PingMonitorProvider,
     ServerProvider,
     ServiceGroupMemberProvider,
     ServiceGroupMonitorBindingProvider,
     ServiceGroupProvider,
+    SslVserverCertKeyBindingProvider,
 )
 
 Opts = pulumi.ResourceOptions | None
@@ -90,3 +98,26 @@ class CitrixMode(Resource):
 
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(ModeProvider(), name, {**props, "was_enabled": None}, opts)
+
+
+class CitrixPersistentLbVserver(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(PersistentLbVserverProvider(), name, props, opts)
+
+
+class CitrixHttpMonitor(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(HttpMonitorProvider(), name, props, opts)
+
+
+class CitrixCertKey(Resource):
+    certkey: pulumi.Output[str]
+    sha256: pulumi.Output[str]
+
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(CertKeyProvider(), name, {"certkey": None, "sha256": None, **props}, opts)
+
+
+class CitrixSslVserverCertKey(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(SslVserverCertKeyBindingProvider(), name, props, opts)

@@ -98,11 +98,38 @@ def test_appliance_limits_are_refused_before_anything_is_sent(lb, timeout, fragm
     assert any(fragment in p and p.startswith("cluster 'vpn-east'") for p in info.value.problems)
 
 
-def test_sstp_on_citrix_or_kemp_is_refused_for_now():
+def test_sstp_on_kemp_is_refused_for_now():
     from components.cluster import check_supported
 
-    for lb in (ADC, KEMP):
-        clusters = parse_clusters([cluster(loadBalancer=lb, protocols=["ikev2", "sstp"])])
-        with pytest.raises(DeclarationError) as info:
-            check_supported(clusters)
-        assert "protocols: 'sstp' is not supported on" in info.value.problems[0]
+    clusters = parse_clusters([cluster(loadBalancer=KEMP, protocols=["ikev2", "sstp"])])
+    with pytest.raises(DeclarationError) as info:
+        check_supported(clusters)
+    assert "protocols: 'sstp' is not supported on kemp" in info.value.problems[0]
+
+
+@pulumi.runtime.test
+def test_citrix_sstp_modes(mocks):  # noqa: F811
+    offload = {"certificateSecret": "sstpCert", "privateKeySecret": "sstpKey"}
+
+    def check(objs: dict[str, dict[str, Any]]) -> None:
+        vs = objs["vpn-east-vserver-sstp"]
+        assert (vs["service_type"], vs["port"], vs["persistence_type"], vs["persistence_backup"]) == (
+            "SSL",
+            443,
+            "SSLSESSION",
+            "SOURCEIP",
+        )
+        group = objs["vpn-east-servicegroup-sstp-http"]
+        assert (group["name"], group["service_type"]) == ("vpn-east_sstp_http", "HTTP")
+        assert objs["vpn-east-member-sstp-http-rras1"]["port"] == 80
+        monitor = objs["vpn-east-monitor-sstp-http"]
+        assert (monitor["monitor_type"], monitor["secure"], monitor["response_codes"]) == (
+            "HTTP",
+            "NO",
+            ["401"],
+        )
+        assert monitor["http_request"] == "HEAD /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
+        assert objs["vpn-east-certificate-sstp"]["certificate_secret"] == "sstpCert"
+        assert "vpn-east-certificate-binding-sstp" in objs
+
+    return _build(mocks, loadBalancer=ADC, protocols=["sstp"], sstp={"tlsOffload": offload}).apply(check)
