@@ -2,19 +2,32 @@
 
 Every answer is ``{ "errorcode": 0, "message": "Done", "severity": "NONE"[, "<resource>": [...]] }``
 with NITRO's inner spacing (trap 4); GETs answer arrays even for one object, the bare envelope when
-nothing matches (trap 1), objects for singletons (nsmode, nsconfig; trap 2). Adds answer 201, updates,
-deletes, binds and actions 200, and appliance refusals 599 "Netscaler specific error" (trap 5).
+nothing matches (trap 1), objects for singletons (nsmode, nsfeature, nsconfig, lbparameter; trap 2). Adds
+answer 201, updates, deletes, binds via PUT and actions 200, binds via POST 201, bulk arrays with failures
+207 (errorcode 1243, ``X-NITRO-ONERROR`` exit|continue|rollback), and appliance refusals 599 "Netscaler
+specific error" (trap 5). Paths tolerate ``//`` (the Go SDK's unbind URLs; trap 8); GET understands
+``args=``, ``filter=`` (AND, regular expressions), ``attrs=``, ``count=yes``, ``pagesize``/``pageno`` and
+``bulkbindings=yes``, plus ``<parent>_binding/<name>`` summaries and ``servicegroupbindings/<sg>`` (trap 10).
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from werkzeug.wrappers import Request, Response
 
-from emulators.citrix.backend import BINDINGS, KINDS, CitrixBackend, matches, parse_args
+from emulators.citrix.backend import (
+    BINDINGS,
+    KINDS,
+    SUMMARIES,
+    CitrixBackend,
+    matches,
+    parse_args,
+)
 from emulators.citrix.exceptions import NitroError
 
 PREFIX = "/nitro/v1/config"
@@ -50,6 +63,11 @@ class CitrixApp:
         except NitroError as exc:
             log["write"] = False
             response = envelope(exc.status, error=exc)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # malformed input the rules above did not name (a port of "abc", a string where an object
+            # belongs): NITRO answers such input with 1074 rather than failing
+            log["write"] = False
+            response = envelope(error=NitroError(400, 1074, f"Invalid value [{exc}]"), status=400)
         return response(environ, start_response)
 
     # -- authentication --------------------------------------------------------------------------------
@@ -88,7 +106,13 @@ class CitrixApp:
             log["write"] = False
             sessionid = self.backend.login(body)
             response = envelope(201, {"sessionid": sessionid})
-            response.set_cookie("NITRO_AUTH_TOKEN", sessionid, path="/nitro/v1", httponly=True, secure=True)
+            # as captured: the old SESSID cookie cleared, the token URL-encoded (%23%23...) on /nitro/v1
+            response.headers.add(
+                "Set-Cookie", "SESSID=deleted; expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/"
+            )
+            response.set_cookie(
+                "NITRO_AUTH_TOKEN", quote(sessionid, safe=""), path="/nitro/v1", httponly=True, secure=True
+            )
             return response
         if resource == "logout" and method == "POST":
             log["write"] = False
@@ -101,8 +125,15 @@ class CitrixApp:
             log["write"] = False
             return self._get(resource, name, query)
         if resource == "nsconfig" and method == "POST" and action == "save":
-            log["write"] = False  # persisting is not a configuration change
+            # counted as a write in the twin's log like every other POST but login/logout (the brief's
+            # rule): a provider that saves on a run without changes shows up as writing
             self.backend.save()
+            return envelope(200)
+        if resource == "nsfeature" and method == "POST" and action in ("enable", "disable"):
+            self.backend.set_features(payload, action == "enable")
+            return envelope(200)
+        if resource == "lbparameter" and method == "PUT":
+            self.backend.set_lbparameter(payload)
             return envelope(200)
         if resource == "nsmode" and method == "POST" and action in ("enable", "disable"):
             self.backend.set_modes(payload, action == "enable")
@@ -110,20 +141,54 @@ class CitrixApp:
         if resource in ("servicegroup", "server", "lbvserver") and action in ("enable", "disable"):
             if resource == "servicegroup":
                 self.backend.set_member_state(payload or {}, action == "enable")
+            else:
+                self.backend.set_state(resource, payload, action == "enable")
             return envelope(200)
+        if resource in KINDS and method == "POST" and action == "unset":
+            self.backend.unset(resource, payload)
+            return envelope(200)
+        if resource == "systemfile":
+            if method == "POST" and name is None:
+                self.backend.add_file(payload)
+                return envelope(201)
+            if method == "DELETE" and name is not None:
+                self.backend.delete_file(name, parse_args(unquote(query.get("args", ""))))
+                return envelope(200)
+        if resource == "sslcertkey":
+            if method == "POST" and name is None and action is None:
+                self.backend.add_certkey(payload)
+                return envelope(201)
+            if method == "PUT":
+                changes: dict[str, Any] = payload if isinstance(payload, dict) else {}
+                self.backend.update_certkey(str(name or changes.get("certkey")), changes)
+                return envelope(200)
+            if method == "DELETE" and name is not None:
+                self.backend.delete_certkey(name)
+                return envelope(200)
+            if method == "POST" and name is None:
+                self.backend.certkey_action(action, payload)
+                return envelope(200)
         if resource in BINDINGS:
             if method in ("PUT", "POST") and name is None:
-                for item in payload if isinstance(payload, list) else [payload]:
-                    self.backend.bind(resource, item)
-                return envelope(200 if method == "PUT" else 201)
+                return self._each(
+                    request,
+                    payload,
+                    lambda entry: self.backend.bind(resource, entry),
+                    200 if method == "PUT" else 201,
+                )
             if method == "DELETE" and name is not None:
                 self.backend.unbind(resource, name, parse_args(unquote(query.get("args", ""))))
                 return envelope(200)
         if resource in KINDS:
             if method == "POST" and name is None and action is None:
-                for item in payload if isinstance(payload, list) else [payload]:
-                    self.backend.add(resource, item, idempotent=query.get("idempotent") == "yes")
-                return envelope(201)
+                idempotent = query.get("idempotent") == "yes"
+                # an idempotent add of an existing object updates it and still answers 201 [? reference]
+                return self._each(
+                    request,
+                    payload,
+                    lambda entry: self.backend.add(resource, entry, idempotent=idempotent),
+                    201,
+                )
             if method == "PUT":
                 item = payload if isinstance(payload, dict) else {}
                 target = name or item.get(KINDS[resource].key)
@@ -145,23 +210,82 @@ class CitrixApp:
             return envelope(200, {"nsmode": self.backend.modes()})
         if resource == "nsconfig":
             return envelope(200, {"nsconfig": self.backend.nsconfig()})
-        if resource in BINDINGS:
+        if resource == "nsfeature":
+            return envelope(200, {"nsfeature": self.backend.features()})
+        if resource == "lbparameter":
+            return envelope(200, {"lbparameter": self.backend.lbparameter()})
+        if resource == "clusterinstance":  # a stand-alone appliance: no cluster (Terraform reads this)
+            return envelope(200)
+        if resource == "sslvserver":
+            if name is None:
+                raise NitroError(400, 1095, "Required argument missing [vservername]")
+            entries = self.backend.sslvserver(name)
+        elif resource == "servicegroupbindings":
+            if name is None:
+                raise NitroError(400, 1095, "Required argument missing [servicegroupname]")
+            entries = self.backend.servicegroupbindings(name)
+        elif resource in SUMMARIES:
             if name is None:
                 raise NitroError(400, 1095, "Required argument missing [name]")
-            entries = self.backend.get_binding(resource, name)
+            parent, kinds = SUMMARIES[resource]
+            entries = [self.backend.binding_summary(parent, kinds, name)]
+        elif resource in BINDINGS:
+            if name is None:
+                if query.get("bulkbindings") != "yes":
+                    raise NitroError(400, 1095, "Required argument missing [name]")
+                entries = self.backend.get_binding_all(resource)
+            else:
+                entries = self.backend.get_binding(resource, name)
         elif resource in KINDS:
             entries = self.backend.get(resource, name, parse_args(unquote(query.get("args", ""))))
+        elif resource == "systemfile":
+            entries = self.backend.get_files(name, parse_args(unquote(query.get("args", ""))))
+        elif resource == "sslcertkey":
+            entries = self.backend.get_certkeys(name)
         else:
             raise NitroError(404, 1240, "Invalid nitro action or operation")
+        entries = self.backend.ssl_feature_note(resource, entries)
         if "filter" in query:
             wanted = parse_args(unquote(query["filter"]))
             entries = [e for e in entries if matches(e, wanted)]
         if query.get("count") == "yes":
             return envelope(200, {resource: [{"__count": len(entries)}]})
+        if "pagesize" in query:  # pageno counts from 1
+            size, page = int(query["pagesize"]), int(query.get("pageno", 1))
+            entries = entries[(page - 1) * size : page * size]
         if "attrs" in query:
             keep = set(query["attrs"].split(","))
             entries = [{k: v for k, v in e.items() if k in keep} for e in entries]
         return envelope(200, {resource: entries} if entries else None)
+
+    def _each(self, request: Request, payload: Any, apply: Callable[[Any], None], status: int) -> Response:
+        """One object or a bulk array. A bulk with failures answers 207 Multi Status, errorcode 1243 and
+        one ``response`` entry per object tried. ``X-NITRO-ONERROR``: ``exit`` stops at the first failure
+        (the default [? reference names the values, not the default]), ``continue`` tries every object,
+        ``rollback`` undoes the whole bulk.
+        """
+        if not isinstance(payload, list):
+            apply(payload)
+            return envelope(status)
+        onerror = request.headers.get("X-NITRO-ONERROR", "exit").lower()
+        results: list[dict[str, Any]] = []
+        failed = False
+        with self.backend.lock:
+            before = copy.deepcopy(self.backend.running) if onerror == "rollback" else None
+            for entry in payload:
+                try:
+                    apply(entry)
+                    results.append({"errorcode": 0, "message": "Done", "severity": "NONE"})
+                except NitroError as exc:
+                    failed = True
+                    results.append({"errorcode": exc.errorcode, "message": exc.message, "severity": "ERROR"})
+                    if onerror != "continue":
+                        break
+            if failed and before is not None:
+                self.backend.running = before
+        if not failed:
+            return envelope(status)
+        return envelope(207, {"response": results}, NitroError(207, 1243, "Bulk operation failed"))
 
     @staticmethod
     def _body(request: Request) -> Any:

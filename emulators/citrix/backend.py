@@ -7,11 +7,19 @@ on output, immutable attributes refused with 599/278 (15), implicit IP-named ser
 member binding and own their IP (9), monitor identity by (name, type) with its error codes (11, 12),
 one persistency group per vserver with member persistence locked (14), cascading servicegroup deletes
 (17), ``configchanged`` flipping with writes and saves (18), idempotent adds (7), sessions with idle
-expiry (6).
+expiry (6). SSL for SSTP (trap 20): systemfiles addressed by location (on disk: they survive a reboot
+without a save), PEM cert-keys read with ``cryptography`` (serial, subject, days to expiration, key
+match, same contents under two names refused), update/link actions, certificate bindings to SSL
+vservers only, the SSL feature's "SSL feature disabled" note. Also global features, ``lbparameter``
+(``allowboundsvcremoval``), enable/disable and unset actions, ``servicegroupbindings``.
+
+Where the reference marks a fact [uncertain] the twin's choice is marked ``[?]`` next to the code.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import ipaddress
 import re
@@ -99,6 +107,55 @@ MODE_ALIASES = {
     "macbasedforwarding": "MBF",
 }
 FACTORY_MODES = ["FR", "L3", "Edge", "USNIP", "PMTUD"]  # [believed] (reference/citrix.md, nsmode)
+FEATURES = (
+    "WL",
+    "SP",
+    "LB",
+    "CS",
+    "CR",
+    "CMP",
+    "PQ",
+    "SSL",
+    "GSLB",
+    "HDOSP",
+    "CF",
+    "IC",
+    "SSLVPN",
+    "AAA",
+    "OSPF",
+    "RIP",
+    "BGP",
+    "REWRITE",
+    "IPv6PT",
+    "AppFw",
+    "RESPONDER",
+    "HTMLInjection",
+    "push",
+    "AppFlow",
+    "CloudBridge",
+    "ISIS",
+    "CH",
+    "AppQoE",
+    "ContentAccelerator",
+    "SYSTEM",
+    "RISE",
+    "FEO",
+    "LSN",
+    "RDPProxy",
+    "Rep",
+    "URLFiltering",
+    "VideoOptimization",
+    "ForwardProxy",
+    "SSLInterception",
+    "AdaptiveTCP",
+    "CQA",
+    "CI",
+    "BOT",
+    "APIGateway",
+)
+# Which features a fresh appliance has on is not in the reference: LB and SSL on is this twin's reading [?].
+FACTORY_FEATURES = ["LB", "SSL"]
+SSL_SERVICE_TYPES = ("SSL", "SSL_TCP")  # entities that need the SSL feature (trap 20)
 
 
 @dataclass
@@ -188,6 +245,9 @@ KINDS: dict[str, Kind] = {
             {
                 "monitorname",
                 "type",
+                "httprequest",
+                "respcode",
+                "secure",
                 "interval",
                 "units3",
                 "resptimeout",
@@ -207,8 +267,10 @@ KINDS: dict[str, Kind] = {
             "units4": ("SEC", "MSEC", "MIN"),
             "units2": ("SEC", "MSEC", "MIN"),
             "state": ("ENABLED", "DISABLED"),
+            "secure": ("YES", "NO"),
         },
         defaults={
+            "secure": "NO",
             "interval": 5,
             "units3": "SEC",
             "resptimeout": 2,
@@ -230,6 +292,8 @@ KINDS: dict[str, Kind] = {
                 "servicetype",
                 "ipv46",
                 "port",
+                "persistencebackup",
+                "backuppersistencetimeout",
                 "lbmethod",
                 "persistencetype",
                 "timeout",
@@ -248,6 +312,7 @@ KINDS: dict[str, Kind] = {
             "lbmethod": LB_METHODS,
             "persistencetype": VS_PERSISTENCE,
             "backuplbmethod": LB_METHODS,
+            "persistencebackup": ("SOURCEIP", "NONE"),
             "state": ("ENABLED", "DISABLED"),
         },
         defaults={
@@ -255,6 +320,7 @@ KINDS: dict[str, Kind] = {
             "port": 0,
             "lbmethod": "LEASTCONNECTION",
             "backuplbmethod": "ROUNDROBIN",
+            "persistencebackup": "NONE",
             "persistencetype": "NONE",
             "timeout": 2,
             "persistmask": "255.255.255.255",
@@ -318,8 +384,19 @@ BINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "lbmonitor_servicegroup_binding": ("lbmonitor", "monitorname", ("servicegroupname",)),
     "lbvserver_servicegroup_binding": ("lbvserver", "name", ("servicegroupname",)),
     "lbgroup_lbvserver_binding": ("lbgroup", "name", ("vservername",)),
+    "sslvserver_sslcertkey_binding": ("lbvserver", "vservername", ("certkeyname",)),
 }
 NUMBER_ATTRS = {"port": True, "monstatcode": True}
+#: ``GET /config/<parent>_binding/<name>``: every binding kind of one object in one answer
+SUMMARIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lbvserver_binding": ("lbvserver", ("lbvserver_servicegroup_binding", "sslvserver_sslcertkey_binding")),
+    "servicegroup_binding": (
+        "servicegroup",
+        ("servicegroup_servicegroupmember_binding", "servicegroup_lbmonitor_binding"),
+    ),
+    "lbgroup_binding": ("lbgroup", ("lbgroup_lbvserver_binding",)),
+    "lbmonitor_binding": ("lbmonitor", ("lbmonitor_servicegroup_binding",)),
+}
 
 
 @dataclass
@@ -338,6 +415,10 @@ class CitrixBackend(TwinBackend):
         self.users = dict(users or DEFAULT_USERS)
         self.sessions: dict[str, Session] = {}
         self.saving = threading.Lock()
+        factory = self.factory_config()
+        for config in (self.running, self.saved):  # a saved configuration written by an older twin
+            for key, value in factory.items():
+                config.setdefault(key, copy.deepcopy(value))
 
     def factory_config(self) -> Obj:
         monitors = {}
@@ -364,6 +445,11 @@ class CitrixBackend(TwinBackend):
             "vs_sg": [],
             "group_vs": [],
             "modes": list(FACTORY_MODES),
+            "features": list(FACTORY_FEATURES),
+            "lbparameter": {"allowboundsvcremoval": "ENABLED"},
+            "files": {},
+            "sslcertkey": {},
+            "ssl_bindings": [],
         }
 
     def on_reboot(self) -> None:
@@ -550,6 +636,8 @@ class CitrixBackend(TwinBackend):
                     "vserver is bound to a group. Set persistence parameters on group "
                     f"{current['_group']} or unbind vserver from group and set on individual vserver.",
                 )
+            if resource == "lbgroup":
+                self._check_group_update(name, current, fields)
             merged = {**current, **fields}
             if resource == "lbmonitor":
                 # units travel with their values: a new interval in SEC replaces the MIN reading
@@ -580,6 +668,17 @@ class CitrixBackend(TwinBackend):
                     raise NitroError(599, 2132, "Built-in monitors cannot be deleted")
                 if any(b["monitor_name"] == name for b in self.running["sg_monitors"]):
                     raise NitroError(599, 2131, "Monitor must be unbound before it can be deleted")
+            if (
+                resource == "servicegroup"
+                and self.running["lbparameter"]["allowboundsvcremoval"] == "DISABLED"
+                and any(b["servicegroupname"] == name for b in self.running["vs_sg"])
+            ):
+                raise NitroError(
+                    599,
+                    1325,
+                    "Service/servicegroup is bound to one or more vserver. "
+                    "To remove it, first unbind it or check allowBoundSvcRemoval",
+                )
             del self.running[resource][name]
             if resource == "servicegroup":  # cascades (allowboundsvcremoval ENABLED by default)
                 for key in ("members", "sg_monitors", "vs_sg"):
@@ -589,6 +688,9 @@ class CitrixBackend(TwinBackend):
             if resource == "lbvserver":
                 self.running["vs_sg"] = [b for b in self.running["vs_sg"] if b["name"] != name]
                 self.running["group_vs"] = [b for b in self.running["group_vs"] if b["vservername"] != name]
+                self.running["ssl_bindings"] = [
+                    b for b in self.running["ssl_bindings"] if b["vservername"] != name
+                ]
             if resource == "lbgroup":
                 for binding in [b for b in self.running["group_vs"] if b["name"] == name]:
                     self._leave_group(binding["vservername"])
@@ -738,11 +840,16 @@ class CitrixBackend(TwinBackend):
     def _apply_group_persistence(self, group_name: str) -> None:
         """The group's persistence replaces its members' own (reference/citrix.md §4) [believed on GET]."""
         group = self.running["lbgroup"][group_name]
-        if group["persistencetype"] == "NONE" or group["usevserverpersistency"] == "ENABLED":
-            return
+        # a group without persistence (or with vserver-level persistency) leaves its members their own
+        members_own = group["persistencetype"] == "NONE" or group["usevserverpersistency"] == "ENABLED"
         for binding in self.running["group_vs"]:
             if binding["name"] == group_name:
                 vserver = self.running["lbvserver"][binding["vservername"]]
+                if members_own:
+                    own = vserver.get("_own_persistence")
+                    if own:
+                        vserver["persistencetype"], vserver["timeout"] = own[0], own[1]
+                    continue
                 vserver["persistencetype"], vserver["timeout"] = (
                     group["persistencetype"],
                     int(group["timeout"]),
@@ -804,6 +911,15 @@ class CitrixBackend(TwinBackend):
                 if len(keep) == len(self.running["vs_sg"]):
                     raise NitroError(599, 1303, "Service is not bound to the vserver")
                 self.running["vs_sg"] = keep
+            elif binding == "sslvserver_sslcertkey_binding":
+                keep = [
+                    b
+                    for b in self.running["ssl_bindings"]
+                    if not (b["vservername"] == parent and b["certkeyname"] == args.get("certkeyname"))
+                ]
+                if len(keep) == len(self.running["ssl_bindings"]):
+                    raise NitroError(599, 1303, "Certificate is not bound to the vserver")
+                self.running["ssl_bindings"] = keep
             elif binding == "lbgroup_lbvserver_binding":
                 vserver = args.get("vservername")
                 keep = [
@@ -819,6 +935,20 @@ class CitrixBackend(TwinBackend):
     def get_binding(self, binding: str, parent: str) -> list[Obj]:
         resource, parent_attr, _ = BINDINGS[binding]
         with self.lock:
+            if binding == "sslvserver_sslcertkey_binding":
+                if parent not in self.running["lbvserver"]:
+                    raise NitroError(404, 461, "No such Vserver")  # Terraform's missing-parent code
+                return [
+                    {
+                        "vservername": parent,
+                        "certkeyname": b["certkeyname"],
+                        "ca": False,
+                        "snicert": False,
+                        "skipcaname": False,
+                    }
+                    for b in self.running["ssl_bindings"]
+                    if b["vservername"] == parent
+                ]
             self._require(resource, parent, parent_attr if resource != "servicegroup" else "serviceGroupName")
             if binding == "servicegroup_servicegroupmember_binding":
                 out = []
@@ -880,6 +1010,214 @@ class CitrixBackend(TwinBackend):
                 if b["name"] == parent
             ]
 
+    # -- SSL: files, cert-keys, vserver bindings ------------------------------------------------------------
+    def add_file(self, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise required_missing("filename")
+        for attr in ("filename", "filelocation", "filecontent"):
+            if attr not in body:
+                raise required_missing(attr)
+        if str(body.get("fileencoding", "BASE64")).upper() != "BASE64":
+            raise invalid_value("fileencoding", body.get("fileencoding"))
+        try:
+            content = base64.b64decode(str(body["filecontent"]), validate=True)
+        except (ValueError, binascii.Error):
+            raise invalid_value("filecontent", "<not base64>") from None
+        if len(content) > 2 * 1024 * 1024:
+            raise NitroError(599, 1643, "File size exceeds the limit of 2 MB")
+        path = _file_path(str(body["filelocation"]), str(body["filename"]))
+        with self.lock:
+            if path in self.running["files"]:  # even with idempotent=yes (reference/citrix.md, systemfile)
+                raise NitroError(409, 1642, "Cannot create output file. File already exists")
+            self.running["files"][path] = base64.b64encode(content).decode()
+            # a file is on the appliance's disk, not in ns.conf: it survives a reboot without a save and
+            # does not make ``configchanged`` true
+            self.saved["files"][path] = self.running["files"][path]
+
+    def get_files(self, name: str | None, args: Obj) -> list[Obj]:
+        location = str(args.get("filelocation", ""))
+        if not location:
+            raise required_missing("fileLocation")
+        with self.lock:
+            out = []
+            for path, content in sorted(self.running["files"].items()):
+                folder, _, filename = path.rpartition("/")
+                if folder != location.rstrip("/") or (name is not None and filename != name):
+                    continue
+                out.append(
+                    {
+                        "filename": filename,
+                        "filelocation": folder,
+                        "filecontent": content,
+                        "fileencoding": "BASE64",
+                        "filemodetime": "0",
+                        "fileaccesstime": "0",
+                    }
+                )
+            if name is not None and not out:
+                raise no_such_resource("fileName", name)
+            return out
+
+    def delete_file(self, name: str, args: Obj) -> None:
+        location = str(args.get("filelocation", ""))
+        if not location:
+            raise required_missing("fileLocation")
+        with self.lock:
+            path = _file_path(location, name)
+            if path not in self.running["files"]:
+                raise no_such_resource("fileName", name)
+            del self.running["files"][path]
+            self.saved["files"].pop(path, None)
+
+    def add_certkey(self, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise required_missing("certkey")
+        for attr in ("certkey", "cert"):
+            if attr not in body:
+                raise required_missing(attr)
+        allowed = {"certkey", "cert", "key", "inform", "passplain", "expirymonitor", "notificationperiod"}
+        for attr in body:
+            if attr not in allowed:
+                raise invalid_argument(attr)
+        if str(body.get("inform", "PEM")).upper() != "PEM":
+            raise NitroError(
+                599, 1570, "Only PEM certificates are supported by this twin"
+            )  # PFX: not modelled
+        name = str(body["certkey"])
+        with self.lock:
+            if name in self.running["sslcertkey"]:
+                raise already_exists("certkeyName", name)
+            cert_pem = self._ssl_file(str(body["cert"]))
+            key_pem = self._ssl_file(str(body["key"])) if body.get("key") else None
+            facts = _certificate(cert_pem, key_pem)
+            options = self._certkey_options(body)
+            for other_name, other in self.running["sslcertkey"].items():
+                if other["_sha256"] == facts["_sha256"]:
+                    raise NitroError(
+                        409, 273, f"Resource already exists [certkeyName Contents, {other_name}]"
+                    )
+            self.running["sslcertkey"][name] = {
+                "certkey": name,
+                "cert": str(body["cert"]),
+                "key": str(body.get("key", "")),
+                "inform": "PEM",
+                "expirymonitor": "DISABLED",
+                **facts,
+                **options,
+            }
+
+    def _ssl_file(self, name: str) -> bytes:
+        path = name if name.startswith("/") else f"/nsconfig/ssl/{name}"
+        content = self.running["files"].get(path)
+        if content is None:
+            raise NitroError(599, 1540, f"Invalid certificate file [{name}]")
+        return base64.b64decode(content)
+
+    def get_certkeys(self, name: str | None) -> list[Obj]:
+        with self.lock:
+            items = sorted(self.running["sslcertkey"].items())
+            if name is not None:
+                items = [(n, o) for n, o in items if n == name]
+                if not items:
+                    raise no_such_resource("certkeyName", name)
+            out = []
+            for _, obj in items:
+                shown = {k: v for k, v in obj.items() if not k.startswith("_")}
+                if "_not_after" in obj:  # days to expiration counted at read time
+                    days = int((obj["_not_after"] - time.time()) // 86400)
+                    shown["daystoexpiration"] = max(days, 0)
+                    shown["status"] = "Valid" if days >= 0 else "Expired"
+                out.append(shown)
+            return out
+
+    def update_certkey(self, name: str, body: Any) -> None:
+        for attr in body or {}:
+            if attr not in ("certkey", "expirymonitor", "notificationperiod"):
+                raise invalid_argument(attr)
+        with self.lock:
+            if name not in self.running["sslcertkey"]:
+                raise no_such_resource("certkeyName", name)
+            self.running["sslcertkey"][name].update(self._certkey_options(body or {}))
+
+    @staticmethod
+    def _certkey_options(body: Obj) -> Obj:
+        """The two attributes a cert-key may change (validated before anything is stored)."""
+        options: Obj = {}
+        if "expirymonitor" in body:
+            canon = str(body["expirymonitor"]).upper()
+            if canon not in ("ENABLED", "DISABLED"):
+                raise invalid_value("expirymonitor", body["expirymonitor"])
+            options["expirymonitor"] = canon
+        if "notificationperiod" in body:
+            period = int(str(body["notificationperiod"]))
+            if not 10 <= period <= 100:  # doc range
+                raise invalid_value("notificationperiod", period)
+            options["notificationperiod"] = period
+        return options
+
+    def certkey_action(self, action: str | None, body: Any) -> None:
+        """``sslcertkey?action=update|link|unlink``; any other verb (the CLI's ``change``) is 1240.
+
+        ``update`` replaces the certificate (and key) in place, so bindings stay. A real appliance also
+        refuses a new certificate for another domain unless ``nodomaincheck`` is true; the twin does not
+        check domains [?: its error code is not in the reference].
+        """
+        if action not in ("update", "link", "unlink"):
+            raise NitroError(400, 1240, "Invalid nitro action or operation")
+        if not isinstance(body, dict):
+            raise required_missing("certkey")
+        name = str(body.get("certkey") or "")
+        with self.lock:
+            current = self._require("sslcertkey", name or None, "certkeyName")
+            if action == "link":
+                self._require("sslcertkey", body.get("linkcertkeyname"), "linkCertKeyName")
+                current["linkcertkeyname"] = str(body["linkcertkeyname"])
+                return
+            if action == "unlink":
+                current.pop("linkcertkeyname", None)
+                return
+            if "cert" not in body:
+                raise required_missing("cert")
+            if str(body.get("inform", "PEM")).upper() != "PEM":
+                raise NitroError(599, 1570, "Only PEM certificates are supported by this twin")
+            cert_pem = self._ssl_file(str(body["cert"]))
+            key_pem = self._ssl_file(str(body["key"])) if body.get("key") else None
+            facts = _certificate(cert_pem, key_pem)
+            for other_name, other in self.running["sslcertkey"].items():
+                if other_name != name and other["_sha256"] == facts["_sha256"]:
+                    raise NitroError(
+                        409, 273, f"Resource already exists [certkeyName Contents, {other_name}]"
+                    )
+            current.update(facts)
+            current["cert"] = str(body["cert"])
+            if body.get("key"):
+                current["key"] = str(body["key"])
+
+    def delete_certkey(self, name: str) -> None:
+        with self.lock:
+            if name not in self.running["sslcertkey"]:
+                raise no_such_resource("certkeyName", name)
+            if any(b["certkeyname"] == name for b in self.running["ssl_bindings"]):
+                raise NitroError(599, 1070, "Object in use, cannot delete")  # code [uncertain]
+            if any(o.get("linkcertkeyname") == name for o in self.running["sslcertkey"].values()):
+                raise NitroError(599, 1070, "Object in use, cannot delete")  # a linked issuer [?]
+            del self.running["sslcertkey"][name]
+
+    def _bind_sslvserver_sslcertkey_binding(self, body: Obj) -> None:
+        vserver_name = body.get("vservername")
+        vserver = self.running["lbvserver"].get(str(vserver_name))
+        if vserver is None:
+            raise NitroError(404, 461, "No such Vserver")
+        if vserver["servicetype"] not in ("SSL", "SSL_TCP"):
+            raise NitroError(599, 1544, "Objects protocol type is not SSL")
+        self._require("sslcertkey", body.get("certkeyname"), "certkeyName")
+        if any(
+            b["vservername"] == vserver_name and b["certkeyname"] == body["certkeyname"]
+            for b in self.running["ssl_bindings"]
+        ):
+            raise already_exists()
+        self.running["ssl_bindings"].append({"vservername": vserver_name, "certkeyname": body["certkeyname"]})
+
     # -- actions ----------------------------------------------------------------------------------------
     def modes(self) -> Obj:
         with self.lock:
@@ -924,6 +1262,118 @@ class CitrixBackend(TwinBackend):
                     return
             raise no_such_resource("serverName", str(body["servername"]))
 
+    def _check_group_update(self, name: str, current: Obj, fields: Obj) -> None:
+        """A persistency group's own rules on PUT (reference/citrix.md, lbgroup error table)."""
+        persistence = {"persistencetype", "timeout", "persistmask", "v6persistmasklen"} & set(fields)
+        vserver_level = fields.get("usevserverpersistency", current.get("usevserverpersistency"))
+        if persistence and vserver_level == "ENABLED" and fields.get("persistencetype") != "NONE":
+            raise NitroError(
+                599,
+                2417,
+                "Vserver level persistency is enabled on the group. "
+                "Set Persistence parameters on bound vservers.",
+            )
+        if fields.get("persistencetype") == "COOKIEINSERT":
+            for binding in self.running["group_vs"]:
+                if binding["name"] != name:
+                    continue
+                if self.running["lbvserver"][binding["vservername"]]["servicetype"] not in ("HTTP", "SSL"):
+                    raise NitroError(
+                        599, 2309, "Cookie persistence cannot be applied - group has non-HTTP type of vserver"
+                    )
+
+    def set_state(self, resource: str, body: Any, enable: bool) -> None:
+        """``server|lbvserver?action=enable|disable``: the object goes in or out of service.
+
+        A disabled vserver reads back ``curstate``/``effectivestate`` ``OUT OF SERVICE`` (Terraform derives
+        its ``state`` attribute from ``curstate``; trap 21).
+        """
+        kind = KINDS[resource]
+        name = body.get(kind.key) if isinstance(body, dict) else None
+        with self.lock:
+            obj = self._require(resource, name, kind.key)
+            obj["state"] = "ENABLED" if enable else "DISABLED"
+            if resource == "lbvserver":
+                obj["curstate"] = obj["effectivestate"] = "DOWN" if enable else "OUT OF SERVICE"
+
+    def unset(self, resource: str, body: Any) -> None:
+        """``POST /config/<res>?action=unset {"<res>": {"<key>": "x", "<attr>": true}}``: back to the default.
+
+        The key and the attributes that cannot change refuse with 599/278 (as a PUT would); a vserver in a
+        persistency group refuses to unset its persistence (2306). An attribute without a default (comment)
+        disappears from GET.
+        """
+        kind = KINDS.get(resource)
+        if kind is None or not isinstance(body, dict):
+            raise NitroError(400, 1240, "Invalid nitro action or operation")
+        name = body.get(kind.key)
+        with self.lock:
+            current = self._require(resource, name, kind.key)
+            if current.get("_builtin"):
+                raise NitroError(599, 2132, "Built-in monitors cannot be modified")
+            attrs = [a for a in body if a not in (kind.key, "type")]
+            for attr in attrs:
+                if attr not in kind.accepted or attr in kind.immutable or attr in kind.required:
+                    raise invalid_argument(attr)
+            locked = {"persistencetype", "timeout"} & set(attrs)
+            if resource == "lbvserver" and current.get("_group") and locked:
+                raise NitroError(
+                    599,
+                    2306,
+                    "vserver is bound to a group. Set persistence parameters on group "
+                    f"{current['_group']} or unbind vserver from group and set on individual vserver.",
+                )
+            for attr in attrs:
+                if attr in kind.defaults:
+                    current[attr] = copy.deepcopy(kind.defaults[attr])
+                else:
+                    current.pop(attr, None)
+            if resource == "lbgroup":
+                self._apply_group_persistence(str(name))
+
+    def servicegroupbindings(self, group: str) -> list[Obj]:
+        """``GET /config/servicegroupbindings/<sg>``: the vservers a group serves.
+
+        An unbound group still answers one entry carrying only its name: Terraform drops a servicegroup
+        from state when the key is absent (trap 10) [? exact fields of that entry].
+        """
+        with self.lock:
+            self._require("servicegroup", group, "serviceGroupName")
+            out: list[Obj] = []
+            for binding in self.running["vs_sg"]:
+                if binding["servicegroupname"] != group:
+                    continue
+                vserver = self.running["lbvserver"][binding["name"]]
+                out.append(
+                    {
+                        "servicegroupname": group,
+                        "vservername": binding["name"],
+                        "ipaddress": vserver["ipv46"],
+                        "port": int(vserver["port"]),
+                        "state": vserver.get("state", "ENABLED"),
+                    }
+                )
+            return out or [{"servicegroupname": group}]
+
+    def get_binding_all(self, binding: str) -> list[Obj]:
+        """``GET /config/<binding>?bulkbindings=yes``: the binding rows of every parent."""
+        resource = BINDINGS[binding][0]
+        with self.lock:
+            parents = sorted(self.running[resource])
+            return [row for parent in parents for row in self.get_binding(binding, parent)]
+
+    def binding_summary(self, resource: str, kinds: tuple[str, ...], name: str) -> Obj:
+        """``GET /config/<parent>_binding/<name>``: one object holding each non-empty binding kind."""
+        with self.lock:
+            key = "serviceGroupName" if resource == "servicegroup" else KINDS[resource].key
+            self._require(resource, name, key)
+            out: Obj = {KINDS[resource].key: name}
+            for kind in kinds:
+                rows = self.get_binding(kind, name)
+                if rows:
+                    out[kind] = rows
+            return out
+
     def save(self) -> None:
         if not self.saving.acquire(blocking=False):
             raise NitroError(599, 293, "Operation already in progress")
@@ -932,6 +1382,84 @@ class CitrixBackend(TwinBackend):
         finally:
             self.saving.release()
 
+    def features(self) -> Obj:
+        """``GET /config/nsfeature``: one object (trap 2), booleans per feature plus the list of those on."""
+        with self.lock:
+            enabled = set(self.running["features"])
+            out: Obj = {"feature": [f for f in FEATURES if f in enabled]}
+            for feature in FEATURES:
+                out[feature.lower()] = feature in enabled
+            return out
+
+    def set_features(self, body: Any, enable: bool) -> None:
+        """``nsfeature?action=enable|disable {"nsfeature": {"feature": ["LB", "SSL"]}}`` (any case)."""
+        if not isinstance(body, dict) or "feature" not in body:
+            raise required_missing("feature")
+        raw = body["feature"]
+        names = raw.split() if isinstance(raw, str) else [str(f) for f in raw]
+        canon = {f.lower(): f for f in FEATURES}
+        with self.lock:
+            for name in names:
+                feature = canon.get(name.lower())
+                if feature is None:
+                    raise invalid_value("feature", name)
+                if enable and feature not in self.running["features"]:
+                    self.running["features"].append(feature)
+                if not enable and feature in self.running["features"]:
+                    self.running["features"].remove(feature)
+
+    def ssl_feature_note(self, resource: str, entries: list[Obj]) -> list[Obj]:
+        """SSL entities read back ``"value": "SSL feature disabled"`` while the feature is off (trap 20)."""
+        if "SSL" in self.running["features"] or resource not in ("lbvserver", "servicegroup"):
+            return entries
+        return [
+            {**e, "value": "SSL feature disabled"} if e.get("servicetype") in SSL_SERVICE_TYPES else e
+            for e in entries
+        ]
+
+    def lbparameter(self) -> Obj:
+        with self.lock:
+            return dict(self.running["lbparameter"])
+
+    def set_lbparameter(self, body: Any) -> None:
+        """``PUT /config/lbparameter``: only ``allowboundsvcremoval`` is modelled."""
+        if not isinstance(body, dict):
+            raise required_missing("allowboundsvcremoval")
+        with self.lock:
+            for attr, value in body.items():
+                if attr != "allowboundsvcremoval":
+                    raise invalid_argument(attr)
+                canon = str(value).upper()
+                if canon not in ("ENABLED", "DISABLED"):
+                    raise invalid_value(attr, value)
+                self.running["lbparameter"][attr] = canon
+
+    def sslvserver(self, name: str) -> list[Obj]:
+        """``GET /config/sslvserver/<vs>``: the SSL side of an lbvserver (Terraform reads it for every one).
+
+        A non-SSL vserver is refused with 1544 (Terraform ignores that error) [? code on GET].
+        """
+        with self.lock:
+            vserver = self.running["lbvserver"].get(name)
+            if vserver is None:
+                raise NitroError(404, 461, "No such Vserver")
+            if vserver["servicetype"] not in SSL_SERVICE_TYPES:
+                raise NitroError(599, 1544, "Objects protocol type is not SSL")
+            return [
+                {
+                    "vservername": name,
+                    "ssl3": "DISABLED",
+                    "tls1": "ENABLED",
+                    "tls11": "ENABLED",
+                    "tls12": "ENABLED",
+                    "tls13": "DISABLED",
+                    "sessreuse": "ENABLED",
+                    "sesstimeout": 120,
+                    "snienable": "DISABLED",
+                    "clientauth": "DISABLED",
+                }
+            ]
+
     def nsconfig(self) -> Obj:
         with self.lock:
             return {
@@ -939,6 +1467,41 @@ class CitrixBackend(TwinBackend):
                 "lastconfigsavetime": "",
                 "systemtype": "Stand-alone",
             }
+
+
+def _file_path(location: str, name: str) -> str:
+    return f"{location.rstrip('/')}/{name}"
+
+
+def _certificate(cert_pem: bytes, key_pem: bytes | None) -> Obj:
+    """What GET sslcertkey shows of a PEM certificate (and whether the key belongs to it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError:
+        raise NitroError(599, 1540, "Invalid certificate") from None
+    if key_pem is not None:
+        try:
+            key = serialization.load_pem_private_key(key_pem, password=None)
+        except (ValueError, TypeError):
+            raise NitroError(599, 1541, "Invalid key") from None
+        public = serialization.PublicFormat.SubjectPublicKeyInfo
+        if key.public_key().public_bytes(
+            serialization.Encoding.PEM, public
+        ) != cert.public_key().public_bytes(serialization.Encoding.PEM, public):
+            raise NitroError(599, 1556, "Certificate and private key do not match")  # code [uncertain]
+    days = int((cert.not_valid_after_utc.timestamp() - time.time()) // 86400)
+    return {
+        "serial": format(cert.serial_number, "X"),
+        "status": "Valid" if days >= 0 else "Expired",
+        "daystoexpiration": days,
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "_sha256": cert.fingerprint(hashes.SHA256()).hex(),
+        "_not_after": cert.not_valid_after_utc.timestamp(),
+    }
 
 
 def _seconds(value: Any, unit: Any) -> float:
