@@ -295,3 +295,15 @@ def _sstp(
                 pulumi.ResourceOptions(parent=parent, depends_on=[vserver, cert]),
             )
         )
+
+
+def drain_targets(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    """Per RRAS node: its server object on the ADC (disabled gracefully to drain it)."""
+    return {
+        node.name: {
+            "kind": "citrix",
+            "device": _device(cluster),
+            "server": device_object(cluster.name, node.name),
+        }
+        for node in cluster.nodes
+    }

@@ -23,6 +23,7 @@ LOAD_BALANCERS: dict[str, Builder] = {"f5": f5.build, "citrix": citrix.build, "k
 #: How to drain an RRAS node on each vendor's load balancer, for rolling restarts (by node name).
 DRAIN_TARGETS: dict[str, Callable[[Cluster], dict[str, dict[str, Any]]]] = {
     "f5": f5.drain_targets,
+    "citrix": citrix.drain_targets,
     "kemp": kemp.drain_targets,
 }
 #: Vendors whose module also provisions SSTP.

@@ -186,6 +186,27 @@ def test_drift_is_found_and_repaired(project: Project, adc: Any) -> None:
     assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
 
 
+def test_drain_disables_a_nodes_server_gracefully_and_enables_it_again(project: Project, adc: Any) -> None:
+    """The drain operation the RRAS adapter uses on an ADC, from the component's drain targets."""
+    from components.citrix import drain_targets
+    from components.declaration import parse_clusters
+    from providers.citrix.client import close_all
+    from providers.common.device import SecretConfig
+    from providers.common.drain import set_node_enabled
+
+    nitro = Adc(adc)
+    (cluster,) = parse_clusters([cluster_decl(adc)])
+    spec = drain_targets(cluster)["rras1"]
+    secrets = SecretConfig({"adcPassword": PASSWORD})
+    set_node_enabled(spec, False, secrets)
+    assert nitro.get("server/vpn-adc_rras1")[0]["state"] == "DISABLED"
+    assert nitro.get("server/vpn-adc_rras2")[0]["state"] == "ENABLED"
+    set_node_enabled(spec, True, secrets)
+    assert nitro.get("server/vpn-adc_rras1")[0]["state"] == "ENABLED"
+    close_all()
+    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+
+
 def test_a_persistence_timeout_citrix_cannot_express_fails_preview_before_any_request(
     project: Project, adc: Any
 ) -> None:
