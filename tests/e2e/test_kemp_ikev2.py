@@ -1,0 +1,156 @@
+"""Kemp LoadMaster IKEv2 end to end: the real program and providers through tests/engine against the
+LoadMaster twin, looked at through the classic /access API as a person at the appliance would."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import requests
+from defusedxml import ElementTree
+
+from tests.e2e.conftest import Project
+
+pytestmark = pytest.mark.e2e
+
+USER, PASSWORD = "automation", "automation-pass"
+STACK = "kemp"
+
+
+class LoadMaster:
+    def __init__(self, twin: Any) -> None:
+        self.twin = twin
+        self.verify = str(twin.tls.ca_path)
+
+    def command(self, command: str, **params: Any) -> tuple[int, Any]:
+        resp = requests.get(
+            f"{self.twin.url}/access/{command}",
+            params=params,
+            auth=(USER, PASSWORD),
+            verify=self.verify,
+            timeout=30,
+        )
+        return resp.status_code, ElementTree.fromstring(resp.content)
+
+    def show_vs(self, port: int, address: str = "192.0.2.60") -> dict[str, Any] | None:
+        status, root = self.command("showvs", vs=address, port=port, prot="udp")
+        if status == 422:
+            return None
+        assert status == 200, ElementTree.tostring(root)
+        data = root.find("Success/Data")
+        fields = {child.tag: (child.text or "") for child in data if len(child) == 0}
+        fields["Rs"] = [{c.tag: (c.text or "") for c in rs} for rs in data.findall("Rs")]
+        return fields
+
+    def listed(self) -> list[dict[str, str]]:
+        status, root = self.command("listvs")
+        assert status == 200
+        return [{c.tag: (c.text or "") for c in vs if len(c) == 0} for vs in root.findall("Success/Data/VS")]
+
+
+def cluster_decl(twin: Any, **changes: Any) -> dict[str, Any]:
+    decl: dict[str, Any] = {
+        "name": "vpn-lm",
+        "protocols": ["ikev2"],
+        "virtualAddress": "192.0.2.60",
+        "nodes": [
+            {"name": "rras1", "address": "10.0.0.61"},
+            {"name": "rras2", "address": "10.0.0.62"},
+        ],
+        "loadBalancer": {
+            "kind": "kemp",
+            "url": twin.url,
+            "user": USER,
+            "passwordSecret": "lmPassword",
+            "caBundle": str(twin.tls.ca_path),
+        },
+        "persistenceTimeout": 1800,
+    }
+    decl.update(copy.deepcopy(changes))
+    return decl
+
+
+@pytest.fixture(scope="module")
+def kemp(tls):
+    from emulators.common import start_twin
+
+    twin = start_twin("kemp", tls=tls)
+    yield twin
+    twin.stop()
+
+
+def writes(twin: Any, since: int) -> list[str]:
+    return [f"{e['path']}?{e.get('query', '')}" for e in twin.admin().log(since=since) if e.get("write")]
+
+
+def last_seq(twin: Any) -> int:
+    log = twin.admin().log()
+    return log[-1]["seq"] if log else 0
+
+
+def test_up_creates_both_services_with_port_following_and_a_second_up_writes_nothing(
+    project: Project, kemp: Any
+) -> None:
+    lm = LoadMaster(kemp)
+    project.write_stack(STACK, [cluster_decl(kemp)], {"lmPassword": PASSWORD})
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    vs500, vs4500 = lm.show_vs(500), lm.show_vs(4500)
+    assert vs500 is not None and vs4500 is not None
+    for vs, port in ((vs500, 500), (vs4500, 4500)):
+        assert vs["Protocol"] == "udp" and vs["VSPort"] == str(port)
+        assert vs["NickName"] == f"vpn-lm_ikev2_{port} aovpn-iac:aovpn/{STACK}"
+        assert (vs["Transparent"], vs["ForceL7"], vs["Persist"], vs["PersistTimeout"]) == (
+            "Y",
+            "Y",
+            "src",
+            "1800",
+        )
+        assert vs["Schedule"] == "lc" and vs["Enable"] == "Y"
+        assert sorted((rs["Addr"], rs["Port"]) for rs in vs["Rs"]) == [
+            ("10.0.0.61", str(port)),
+            ("10.0.0.62", str(port)),
+        ]
+    assert vs500["FollowVSID"] == vs4500["Index"] and vs4500["FollowVSID"] == vs500["Index"]
+    assert PASSWORD not in str(project.checkpoint(STACK))
+
+    seq = last_seq(kemp)
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    assert writes(kemp, seq) == []
+
+
+def test_drift_is_found_and_repaired(project: Project, kemp: Any) -> None:
+    lm = LoadMaster(kemp)
+    assert lm.command("modvs", vs="192.0.2.60", port=500, prot="udp", Transparent="N")[0] == 200
+    assert lm.command("modvs", vs="192.0.2.60", port=4500, prot="udp", FollowVSID=0)[0] == 200
+    assert lm.command("delrs", vs="192.0.2.60", port=500, prot="udp", rs="10.0.0.62", rsport=500)[0] == 200
+    drift = project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK)
+    assert drift.exit_code == 7, drift.output
+    project.engine("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
+    vs500, vs4500 = lm.show_vs(500), lm.show_vs(4500)
+    assert vs500 is not None and vs4500 is not None
+    assert vs500["Transparent"] == "Y" and vs4500["FollowVSID"] == vs500["Index"]
+    assert sorted(rs["Addr"] for rs in vs500["Rs"]) == ["10.0.0.61", "10.0.0.62"]
+    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+
+
+def test_a_service_someone_else_made_is_not_taken_over(project: Project, kemp: Any) -> None:
+    lm = LoadMaster(kemp)
+    assert lm.command("addvs", vs="192.0.2.61", port=500, prot="udp", NickName="hand made")[0] == 200
+    decl = cluster_decl(kemp, name="vpn-other", virtualAddress="192.0.2.61")
+    project.write_stack("other", [decl], {"lmPassword": PASSWORD})
+    run = project.engine("up", "--yes", "--skip-preview", stack="other")
+    assert run.exit_code != 0
+    assert "virtual service 192.0.2.61:500/udp already exists" in run.output
+    assert "Traceback (most recent call last)" not in run.output and PASSWORD not in run.output
+    assert lm.show_vs(500, "192.0.2.61")["NickName"] == "hand made"
+    project.engine("destroy", "--yes", "--skip-preview", stack="other", check=True)
+    assert lm.show_vs(500, "192.0.2.61") is not None
+
+
+def test_removing_the_cluster_leaves_nothing_behind(project: Project, kemp: Any) -> None:
+    lm = LoadMaster(kemp)
+    project.write_stack(STACK, [], {})
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    assert lm.show_vs(500) is None and lm.show_vs(4500) is None
+    assert not [vs for vs in lm.listed() if vs.get("NickName", "").startswith("vpn-lm")]
