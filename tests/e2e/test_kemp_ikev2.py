@@ -134,6 +134,63 @@ def test_drift_is_found_and_repaired(project: Project, kemp: Any) -> None:
     assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
 
 
+def test_renumbered_indexes_and_changed_persistence_are_repaired_without_duplicates(
+    project: Project, kemp: Any
+) -> None:
+    lm = LoadMaster(kemp)
+    # a service created and deleted before ours leaves a gap that a global change closes (trap 13)
+    assert lm.command("addvs", vs="192.0.2.99", port=80, prot="tcp")[0] == 200
+    project.write_stack(STACK, [cluster_decl(kemp)], {"lmPassword": PASSWORD})
+    project.engine("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    assert lm.command("delvs", vs="192.0.2.99", port=80, prot="tcp")[0] == 200
+    before = {lm.show_vs(p)["Index"] for p in (500, 4500)}
+    kemp.admin()._call("POST", "/_twin/renumber")
+    after = {lm.show_vs(p)["Index"] for p in (500, 4500)}
+    assert before != after  # the appliance moved them
+    assert lm.command("modvs", vs="192.0.2.60", port=4500, prot="udp", PersistTimeout=600)[0] == 200
+    drift = project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK)
+    assert drift.exit_code == 7, drift.output
+    project.engine("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
+    vs500, vs4500 = lm.show_vs(500), lm.show_vs(4500)
+    assert vs4500["PersistTimeout"] == "1800"
+    assert vs500["FollowVSID"] == vs4500["Index"] and vs4500["FollowVSID"] == vs500["Index"]
+    ours = [vs for vs in lm.listed() if vs.get("NickName", "").startswith("vpn-lm")]
+    assert len(ours) == 2  # found again by address, port and protocol: nothing duplicated
+    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+
+
+def test_switching_to_citrix_and_back_converges(project: Project, kemp: Any, tls: Any) -> None:
+    from emulators.common import start_twin
+
+    lm = LoadMaster(kemp)
+    adc = start_twin("citrix", tls=tls)
+    try:
+        decl = cluster_decl(kemp)
+        decl["loadBalancer"] = {
+            "kind": "citrix",
+            "url": adc.url,
+            "user": USER,
+            "passwordSecret": "adcPassword",
+            "caBundle": str(adc.tls.ca_path),
+        }
+        project.write_stack(STACK, [decl], {"adcPassword": PASSWORD})
+        project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+        assert lm.show_vs(500) is None and lm.show_vs(4500) is None
+        assert set(adc.admin().state()["running"]["lbvserver"]) == {
+            "vpn-lm_ikev2_500_vs",
+            "vpn-lm_ikev2_4500_vs",
+        }
+        project.write_stack(STACK, [cluster_decl(kemp)], {})
+        project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+        assert adc.admin().state()["running"]["lbvserver"] == {}
+        vs500, vs4500 = lm.show_vs(500), lm.show_vs(4500)
+        assert vs500["FollowVSID"] == vs4500["Index"]
+        assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    finally:
+        adc.stop()
+
+
 def test_a_service_someone_else_made_is_not_taken_over(project: Project, kemp: Any) -> None:
     lm = LoadMaster(kemp)
     assert lm.command("addvs", vs="192.0.2.61", port=500, prot="udp", NickName="hand made")[0] == 200
