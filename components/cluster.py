@@ -27,7 +27,7 @@ DRAIN_TARGETS: dict[str, Callable[[Cluster], dict[str, dict[str, Any]]]] = {
     "kemp": kemp.drain_targets,
 }
 #: Vendors whose module also provisions SSTP.
-SSTP_SUPPORT: set[str] = {"f5", "citrix"}
+SSTP_SUPPORT: set[str] = {"f5", "citrix", "kemp"}
 #: Per-vendor limits of what the appliance can express (problems named like the declaration's own).
 VENDOR_CHECKS: dict[str, Callable[[Cluster], list[str]]] = {"citrix": citrix.check, "kemp": kemp.check}
 

@@ -5,7 +5,10 @@ Force L7 on (Force L4 off); source-IP persistence with the declared timeout and 
 method on both; Transparency on both when the client address is preserved; port following set on both
 services (each follows the other), so IKE and NAT-T from one client reach the same node.
 
-SSTP on Kemp is not provisioned by this version (components.cluster refuses it before anything is sent).
+SSTP: a TCP virtual service on VIP:443 passed through to the nodes on 443 (Kemp's recommendation), with
+source-IP persistence and an HTTPS health check of the SSTP listener (HEAD of the sra URI, 401). TLS
+offload on a LoadMaster is not provisioned by this version: a declaration asking for it is refused
+before anything is sent.
 """
 
 from __future__ import annotations
@@ -16,9 +19,15 @@ import pulumi
 
 from components.declaration import Cluster
 from components.naming import device_object, resource_name
-from providers.kemp.resources import KempPortFollow, KempRealServer, KempVirtualService
+from providers.kemp.resources import (
+    KempHealthCheckedVirtualService,
+    KempPortFollow,
+    KempRealServer,
+    KempVirtualService,
+)
 
 IKEV2_PORTS = (500, 4500)
+SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
 SCHEDULES = {"least-connections": "lc", "round-robin": "rr"}
 #: LoadMaster persistence timeouts: 1-59 s are silently stored as 0, the API range ends at 7 days.
 MIN_TIMEOUT, MAX_TIMEOUT = 60, 604800
@@ -26,13 +35,19 @@ MIN_TIMEOUT, MAX_TIMEOUT = 60, 604800
 
 def check(cluster: Cluster) -> list[str]:
     """Declarations a LoadMaster cannot express, refused before anything is sent."""
+    problems = []
     timeout = cluster.persistence_timeout
     if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
-        return [
+        problems.append(
             f"cluster {cluster.name!r}: persistenceTimeout: {timeout} s is outside what a LoadMaster stores "
             f"({MIN_TIMEOUT} to {MAX_TIMEOUT} s; shorter values silently become 0, i.e. no persistence)"
-        ]
-    return []
+        )
+    if "sstp" in cluster.protocols and cluster.sstp.tls_offload is not None:
+        problems.append(
+            f"cluster {cluster.name!r}: sstp.tlsOffload: TLS offload on a Kemp LoadMaster is not supported "
+            "by this version; remove tlsOffload (SSTP is then passed through to the nodes on 443)"
+        )
+    return problems
 
 
 def _device(cluster: Cluster) -> dict[str, Any]:
@@ -53,6 +68,8 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
         "real_servers": [],
         "port_following": [],
     }
+    if "sstp" in cluster.protocols:
+        _sstp(cluster, base, parent, made)
     if "ikev2" not in cluster.protocols:
         return made
     services: dict[int, KempVirtualService] = {}
@@ -103,16 +120,51 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
     return made
 
 
+def _sstp(cluster: Cluster, base: dict[str, Any], parent: pulumi.Resource, made: dict[str, Any]) -> None:
+    port = cluster.sstp.port
+    vs = {"address": cluster.virtual_address, "port": port, "protocol": "tcp"}
+    service = KempHealthCheckedVirtualService(
+        resource_name(cluster.name, "vs", "sstp", port),
+        {
+            **base,
+            **vs,
+            "name": device_object(cluster.name, "sstp", port),
+            "enabled": True,
+            "transparent": cluster.client_address == "preserved",
+            "force_l7": True,
+            "persist": "src",
+            "persist_timeout": cluster.persistence_timeout,
+            "schedule": SCHEDULES[cluster.load_balancing_method],
+            "check_type": "https",
+            "check_url": SSTP_URI,
+            "check_codes": "401",
+            "check_use_get": 0,
+        },
+        pulumi.ResourceOptions(parent=parent),
+    )
+    made["virtual_services"].append(service)
+    for node in cluster.nodes:
+        made["real_servers"].append(
+            KempRealServer(
+                resource_name(cluster.name, "rs", "sstp", port, node.name),
+                {**base, "vs": vs, "address": node.address, "port": 443, "weight": 1000, "enabled": True},
+                pulumi.ResourceOptions(parent=parent, depends_on=[service]),
+            )
+        )
+
+
 def drain_targets(cluster: Cluster) -> dict[str, dict[str, Any]]:
     """Per RRAS node: its real servers on every virtual service (disabled to drain it)."""
-    ports = IKEV2_PORTS if "ikev2" in cluster.protocols else ()
+    services = [(_vs(cluster, port), port) for port in IKEV2_PORTS] if "ikev2" in cluster.protocols else []
+    if "sstp" in cluster.protocols:
+        services.append(
+            ({"address": cluster.virtual_address, "port": cluster.sstp.port, "protocol": "tcp"}, 443)
+        )
     return {
         node.name: {
             "kind": "kemp",
             "device": _device(cluster),
-            "real_servers": [
-                {"vs": _vs(cluster, port), "address": node.address, "port": port} for port in ports
-            ],
+            "real_servers": [{"vs": vs, "address": node.address, "port": port} for vs, port in services],
         }
         for node in cluster.nodes
     }

@@ -53,7 +53,7 @@ class VirtualServiceProvider(KempProvider):
 
     object_type = "virtual service"
     identity_keys = ("address", "port", "protocol")
-    property_keys = (
+    property_keys: ClassVar[tuple[str, ...]] = (
         "name",
         "enabled",
         "transparent",
@@ -125,6 +125,36 @@ class VirtualServiceProvider(KempProvider):
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         client.command("delvs", vs_params(props), what=self.label(props), ok_missing=True)
+
+
+class HealthCheckedVirtualServiceProvider(VirtualServiceProvider):
+    """A virtual service with an HTTP(S) health check (SSTP): adds ``check_url``, ``check_codes`` and
+    ``check_use_get`` (0 HEAD, 1 GET, 2 POST) to the virtual service's keys."""
+
+    property_keys = (*VirtualServiceProvider.property_keys, "check_url", "check_codes", "check_use_get")
+
+    def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+        out = super().fetch(client, props)
+        if out is None:
+            return None
+        vs = self.show_vs(client, props) or {}
+        use_get = vs.get("CheckUseGet", "0")
+        out.update(
+            check_url=vs.get("CheckUrl", ""),
+            check_codes=vs.get("CheckCodes", ""),
+            check_use_get=int(use_get) if use_get.isdigit() else 0,
+        )
+        return out
+
+    def _params(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+        params = super()._params(props, keys)
+        if "check_url" in keys:
+            params["CheckUrl"] = props["check_url"]
+        if "check_codes" in keys:
+            params["CheckCodes"] = props["check_codes"]
+        if "check_use_get" in keys:
+            params["CheckUseGet"] = props["check_use_get"]
+        return params
 
 
 class VsChildProvider(KempProvider):

@@ -5,6 +5,7 @@ besides the keys listed here (``vs`` / ``follow`` are {address, port, protocol} 
 
     KempVirtualService   name, address, port, protocol, enabled, transparent, force_l7, persist,
                          persist_timeout, schedule, check_type
+    KempHealthCheckedVirtualService   KempVirtualService's keys + check_url, check_codes, check_use_get
     KempRealServer       vs, address, port, weight, enabled
     KempPortFollow       vs, follow
 """
@@ -16,7 +17,12 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from providers.kemp.objects import PortFollowProvider, RealServerProvider, VirtualServiceProvider
+from providers.kemp.objects import (
+    HealthCheckedVirtualServiceProvider,
+    PortFollowProvider,
+    RealServerProvider,
+    VirtualServiceProvider,
+)
 
 Opts = pulumi.ResourceOptions | None
 
@@ -34,3 +40,8 @@ class KempRealServer(Resource):
 class KempPortFollow(Resource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(PortFollowProvider(), name, props, opts)
+
+
+class KempHealthCheckedVirtualService(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(HealthCheckedVirtualServiceProvider(), name, props, opts)

@@ -205,6 +205,32 @@ def test_a_service_someone_else_made_is_not_taken_over(project: Project, kemp: A
     assert lm.show_vs(500, "192.0.2.61") is not None
 
 
+def test_sstp_is_passed_through_with_an_https_check(project: Project, kemp: Any) -> None:
+    lm = LoadMaster(kemp)
+    project.write_stack(STACK, [cluster_decl(kemp, protocols=["ikev2", "sstp"])], {})
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    status, root = lm.command("showvs", vs="192.0.2.60", port=443, prot="tcp")
+    assert status == 200
+    data = root.find("Success/Data")
+    vs = {c.tag: (c.text or "") for c in data if len(c) == 0}
+    assert (vs["Persist"], vs["CheckType"], vs["CheckUrl"], vs["CheckCodes"]) == (
+        "src",
+        "https",
+        "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/",
+        "401",
+    )
+    assert sorted((rs.findtext("Addr"), rs.findtext("Port")) for rs in data.findall("Rs")) == [
+        ("10.0.0.61", "443"),
+        ("10.0.0.62", "443"),
+    ]
+    seq = last_seq(kemp)
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    assert writes(kemp, seq) == []
+    project.write_stack(STACK, [cluster_decl(kemp)], {})
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    assert lm.command("showvs", vs="192.0.2.60", port=443, prot="tcp")[0] == 422
+
+
 def test_removing_the_cluster_leaves_nothing_behind(project: Project, kemp: Any) -> None:
     lm = LoadMaster(kemp)
     project.write_stack(STACK, [], {})

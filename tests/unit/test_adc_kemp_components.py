@@ -98,13 +98,15 @@ def test_appliance_limits_are_refused_before_anything_is_sent(lb, timeout, fragm
     assert any(fragment in p and p.startswith("cluster 'vpn-east'") for p in info.value.problems)
 
 
-def test_sstp_on_kemp_is_refused_for_now():
+def test_sstp_offload_on_kemp_is_refused_for_now():
     from components.cluster import check_supported
 
-    clusters = parse_clusters([cluster(loadBalancer=KEMP, protocols=["ikev2", "sstp"])])
+    offload = {"tlsOffload": {"certificateSecret": "c", "privateKeySecret": "k"}}
+    clusters = parse_clusters([cluster(loadBalancer=KEMP, protocols=["ikev2", "sstp"], sstp=offload)])
     with pytest.raises(DeclarationError) as info:
         check_supported(clusters)
-    assert "protocols: 'sstp' is not supported on kemp" in info.value.problems[0]
+    assert "sstp.tlsOffload: TLS offload on a Kemp LoadMaster is not supported" in info.value.problems[0]
+    check_supported(parse_clusters([cluster(loadBalancer=KEMP, protocols=["ikev2", "sstp"])]))
 
 
 @pulumi.runtime.test
