@@ -5,10 +5,11 @@ Force L7 on (Force L4 off); source-IP persistence with the declared timeout and 
 method on both; Transparency on both when the client address is preserved; port following set on both
 services (each follows the other), so IKE and NAT-T from one client reach the same node.
 
-SSTP: a TCP virtual service on VIP:443 passed through to the nodes on 443 (Kemp's recommendation), with
-source-IP persistence and an HTTPS health check of the SSTP listener (HEAD of the sra URI, 401). TLS
-offload on a LoadMaster is not provisioned by this version: a declaration asking for it is refused
-before anything is sent.
+SSTP: a TCP virtual service on VIP:443 with source-IP persistence and a health check of the SSTP listener
+(HEAD of the sra URI answered 401). Without offload it is passed through to the nodes on 443 (Kemp's
+recommendation, HTTPS check); with ``sstp.tlsOffload`` the certificate and key are installed
+(``addcert``, named by the certificate's SHA-256), SSL acceleration terminates TLS and the real servers
+are the nodes on port 80 (HTTP check), or on 443 with SSL re-encryption.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import pulumi
 from components.declaration import Cluster
 from components.naming import device_object, resource_name
 from providers.kemp.resources import (
-    KempHealthCheckedVirtualService,
+    KempCertificate,
     KempPortFollow,
     KempRealServer,
+    KempSstpVirtualService,
     KempVirtualService,
 )
 
@@ -42,11 +44,14 @@ def check(cluster: Cluster) -> list[str]:
             f"cluster {cluster.name!r}: persistenceTimeout: {timeout} s is outside what a LoadMaster stores "
             f"({MIN_TIMEOUT} to {MAX_TIMEOUT} s; shorter values silently become 0, i.e. no persistence)"
         )
-    if "sstp" in cluster.protocols and cluster.sstp.tls_offload is not None:
-        problems.append(
-            f"cluster {cluster.name!r}: sstp.tlsOffload: TLS offload on a Kemp LoadMaster is not supported "
-            "by this version; remove tlsOffload (SSTP is then passed through to the nodes on 443)"
-        )
+    offload = cluster.sstp.tls_offload
+    if "sstp" in cluster.protocols and offload is not None and offload.reencrypt:
+        if cluster.client_address == "preserved":
+            problems.append(
+                f"cluster {cluster.name!r}: sstp.tlsOffload.reencrypt: a LoadMaster cannot combine SSL "
+                "re-encryption with transparency (clientAddress: preserved); use plain HTTP to the nodes "
+                "(reencrypt: false) or clientAddress: translated"
+            )
     return problems
 
 
@@ -122,8 +127,26 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
 
 def _sstp(cluster: Cluster, base: dict[str, Any], parent: pulumi.Resource, made: dict[str, Any]) -> None:
     port = cluster.sstp.port
+    offload = cluster.sstp.tls_offload
+    plain_http = offload is not None and not offload.reencrypt
     vs = {"address": cluster.virtual_address, "port": port, "protocol": "tcp"}
-    service = KempHealthCheckedVirtualService(
+    depends: list[pulumi.Resource] = []
+    cert_file: Any = ""
+    if offload is not None:
+        cert = KempCertificate(
+            resource_name(cluster.name, "certificate", "sstp"),
+            {
+                **base,
+                "prefix": "aovpn",
+                "certificate_secret": offload.certificate_secret,
+                "private_key_secret": offload.private_key_secret,
+            },
+            pulumi.ResourceOptions(parent=parent),
+        )
+        made.setdefault("certificates", []).append(cert)
+        depends.append(cert)
+        cert_file = cert.name  # type: ignore[attr-defined]
+    service = KempSstpVirtualService(
         resource_name(cluster.name, "vs", "sstp", port),
         {
             **base,
@@ -135,19 +158,29 @@ def _sstp(cluster: Cluster, base: dict[str, Any], parent: pulumi.Resource, made:
             "persist": "src",
             "persist_timeout": cluster.persistence_timeout,
             "schedule": SCHEDULES[cluster.load_balancing_method],
-            "check_type": "https",
+            "check_type": "http" if plain_http else "https",
             "check_url": SSTP_URI,
             "check_codes": "401",
             "check_use_get": 0,
+            "ssl_acceleration": offload is not None,
+            "cert_file": cert_file,
+            "ssl_reencrypt": bool(offload and offload.reencrypt),
         },
-        pulumi.ResourceOptions(parent=parent),
+        pulumi.ResourceOptions(parent=parent, depends_on=depends),
     )
     made["virtual_services"].append(service)
     for node in cluster.nodes:
         made["real_servers"].append(
             KempRealServer(
-                resource_name(cluster.name, "rs", "sstp", port, node.name),
-                {**base, "vs": vs, "address": node.address, "port": 443, "weight": 1000, "enabled": True},
+                resource_name(cluster.name, "rs", "sstp", port, "http" if plain_http else "tls", node.name),
+                {
+                    **base,
+                    "vs": vs,
+                    "address": node.address,
+                    "port": 80 if plain_http else 443,
+                    "weight": 1000,
+                    "enabled": True,
+                },
                 pulumi.ResourceOptions(parent=parent, depends_on=[service]),
             )
         )

@@ -165,7 +165,8 @@ class KempApp:
         environ["kemp.command"] = command
         environ.setdefault("twin.log", {})["command"] = command
         params: dict[str, str] = {}
-        sources = [request.args] if command == "restore" else [request.args, request.form]
+        raw_body = command in ("restore", "addcert")  # these carry a file, not a form
+        sources = [request.args] if raw_body else [request.args, request.form]
         for source in sources:  # GET query or form-encoded POST body (reference §1)
             for key, value in source.items(multi=True):
                 params[key.lower()] = value
@@ -178,7 +179,7 @@ class KempApp:
                 content_type="text/plain",
                 headers={"WWW-Authenticate": 'Basic realm="LoadMaster"'},
             )
-        body = request.get_data() if command == "restore" else b""
+        body = request.get_data() if raw_body else b""
         try:
             return render_xml(self.backend.execute(command, params, user=user, body=body))
         except KempError as exc:

@@ -127,6 +127,8 @@ WRITE_COMMANDS = frozenset(
         "addapikey",
         "delapikey",
         "restore",
+        "addcert",
+        "delcert",
     }
 )
 
@@ -288,7 +290,7 @@ class KempBackend(TwinBackend):
 
     # -- configuration ---------------------------------------------------------------------------
     def factory_config(self) -> dict[str, Any]:
-        return {"globals": dict(DEFAULT_GLOBALS), "vs": [], "next_rs_index": 1, "apikeys": {}}
+        return {"globals": dict(DEFAULT_GLOBALS), "vs": [], "next_rs_index": 1, "apikeys": {}, "certs": {}}
 
     def runtime_state(self) -> dict[str, Any]:
         with self.lock:
@@ -548,7 +550,11 @@ class KempBackend(TwinBackend):
                 vs["CertFile"] = secrets.token_hex(16)  # the self-signed certificate's identifier
         elif name == "CertFile":
             if vs["SSLAcceleration"]:
-                vs["CertFile"] = " ".join(value.split()) or secrets.token_hex(16)
+                names = value.split()
+                unknown = [n for n in names if n not in self.running.get("certs", {})]
+                if unknown:
+                    raise KempError(422, f"Unknown certificate {unknown[0]}")  # assumed text
+                vs["CertFile"] = " ".join(names) or secrets.token_hex(16)
         elif name == "AllowHTTP2":
             if value and not vs["SSLAcceleration"]:
                 raise KempError(422, "AllowHTTP2 requires SSL acceleration")  # assumed text
@@ -886,6 +892,43 @@ class KempBackend(TwinBackend):
             raise err.unknown_parameter()
         return ParamsResult([(name, globals_[name])])
 
+    # -- certificates (SSL acceleration) ----------------------------------------------------------------
+    # POST /access/addcert?cert=<name>[&replace=1] with the PEM certificate and private key as the body;
+    # GET /access/listcert; GET /access/delcert?cert=<name> (command names as Kemp's certificate tooling
+    # uses them; the reply shapes and error texts are assumed).
+    def _certs(self) -> dict[str, dict[str, Any]]:
+        certs: dict[str, dict[str, Any]] = self.running.setdefault("certs", {})
+        return certs
+
+    def _cmd_addcert(self, args: _Args, body: bytes = b"", **_: Any) -> Result:
+        name = (args.get("cert") or "").strip()
+        if not name:
+            raise err.missing("cert")
+        replace = (args.get("replace") or "0").strip() in ("1", "y", "yes")
+        if name in self._certs() and not replace:
+            raise KempError(422, "Certificate already exists")  # assumed text
+        facts = _pem_bundle(body)
+        if facts is None:
+            raise KempError(422, "Invalid certificate or key")  # assumed text
+        self._certs()[name] = facts
+        return Message(OK)
+
+    def _cmd_listcert(self, args: _Args, **_: Any) -> Result:
+        return ParamsResult(
+            [("cert", [[("name", name), ("type", c["type"])]]) for name, c in sorted(self._certs().items())]
+        )
+
+    def _cmd_delcert(self, args: _Args, **_: Any) -> Result:
+        name = (args.get("cert") or "").strip()
+        if not name:
+            raise err.missing("cert")
+        if name not in self._certs():
+            raise KempError(422, "Unknown certificate")  # assumed text
+        if any(name in str(vs.get("CertFile", "")).split() for vs in self._vs_list()):
+            raise KempError(422, "Certificate is in use by a Virtual Service")  # assumed text
+        del self._certs()[name]
+        return Message(OK)
+
     def _cmd_getall(self, args: _Args, **_: Any) -> Result:
         return ParamsResult(sorted(self.running["globals"].items()))
 
@@ -970,3 +1013,24 @@ class KempBackend(TwinBackend):
             self.running["vs"] = ordered
             self._commit()
             return mapping
+
+
+def _pem_bundle(body: bytes) -> dict[str, Any] | None:
+    """A PEM certificate and its private key in one body: the facts kept of it, or None if unusable."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        cert = x509.load_pem_x509_certificate(body)
+        key = serialization.load_pem_private_key(body, password=None)
+    except (ValueError, TypeError):
+        return None
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    pem = serialization.Encoding.PEM
+    if key.public_key().public_bytes(pem, public) != cert.public_key().public_bytes(pem, public):
+        return None
+    return {
+        "type": "RSA" if isinstance(key, rsa.RSAPrivateKey) else "EC",
+        "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+    }

@@ -30,7 +30,7 @@ from providers.common.errors import ApplianceError, connection_reason
 from providers.common.http import make_session
 
 TIMEOUT = (10, 60)
-READ_COMMANDS = frozenset({"showvs", "listvs", "showrs", "get", "getall"})
+READ_COMMANDS = frozenset({"showvs", "listvs", "showrs", "get", "getall", "listcert"})
 LOGIN_FAILURE_MEMORY_S = 60.0
 
 
@@ -53,8 +53,18 @@ class KempClient:
         self._reads.close()
         self._writes.close()
 
+    def upload(self, command: str, params: dict[str, Any], data: bytes, *, what: str) -> Element | None:
+        """A command that carries a file as its body (``addcert``): POSTed, never resent once sent."""
+        return self.command(command, params, what=what, data=data)
+
     def command(
-        self, command: str, params: dict[str, Any], *, what: str, ok_missing: bool = False
+        self,
+        command: str,
+        params: dict[str, Any],
+        *,
+        what: str,
+        ok_missing: bool = False,
+        data: bytes | None = None,
     ) -> Element | None:
         """Run one command; returns the ``<Data>`` element (or ``<Success>`` when there is no data).
 
@@ -66,9 +76,12 @@ class KempClient:
         session = self._reads if command in READ_COMMANDS else self._writes
         wire = {k: _wire(v) for k, v in params.items()}
         try:
-            resp = session.get(
+            resp = session.request(
+                "GET" if data is None else "POST",
                 f"{self.device.url}/access/{command}",
                 params=wire,
+                data=data,
+                headers={"Content-Type": "application/octet-stream"} if data is not None else None,
                 auth=self._auth,
                 verify=self.device.verify(),
                 timeout=TIMEOUT,
@@ -134,8 +147,8 @@ class KempClient:
         success = root.find("Success")
         if success is None:
             return None
-        data = success.find("Data")
-        return data if data is not None else success
+        found = success.find("Data")
+        return found if found is not None else success
 
 
 def _wire(value: Any) -> str:

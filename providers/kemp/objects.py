@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from providers.common.device import Device
 from providers.common.errors import OwnershipError
-from providers.common.resource import ApplianceObjectProvider
+from providers.common.resource import ApplianceObjectProvider, plain
 from providers.kemp.client import KempClient, client_for, fields
 
 NOT_OURS = "not ours"
@@ -131,7 +131,12 @@ class HealthCheckedVirtualServiceProvider(VirtualServiceProvider):
     """A virtual service with an HTTP(S) health check (SSTP): adds ``check_url``, ``check_codes`` and
     ``check_use_get`` (0 HEAD, 1 GET, 2 POST) to the virtual service's keys."""
 
-    property_keys = (*VirtualServiceProvider.property_keys, "check_url", "check_codes", "check_use_get")
+    property_keys: ClassVar[tuple[str, ...]] = (
+        *VirtualServiceProvider.property_keys,
+        "check_url",
+        "check_codes",
+        "check_use_get",
+    )
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         out = super().fetch(client, props)
@@ -155,6 +160,114 @@ class HealthCheckedVirtualServiceProvider(VirtualServiceProvider):
         if "check_use_get" in keys:
             params["CheckUseGet"] = props["check_use_get"]
         return params
+
+
+class SstpVirtualServiceProvider(HealthCheckedVirtualServiceProvider):
+    """The SSTP virtual service, with ``ssl_acceleration``, ``cert_file`` and ``ssl_reencrypt`` (offload)."""
+
+    property_keys: ClassVar[tuple[str, ...]] = (
+        *HealthCheckedVirtualServiceProvider.property_keys,
+        "ssl_acceleration",
+        "cert_file",
+        "ssl_reencrypt",
+    )
+
+    def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+        out = super().fetch(client, props)
+        if out is None:
+            return None
+        vs = self.show_vs(client, props) or {}
+        accelerated = vs.get("SSLAcceleration", "N") == "Y"
+        out.update(
+            ssl_acceleration=accelerated,
+            cert_file=vs.get("CertFile", "") if accelerated else "",
+            ssl_reencrypt=vs.get("SSLReencrypt", "N") == "Y",
+        )
+        return out
+
+    def _params(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+        params = super()._params(props, keys)
+        if keys & {"ssl_acceleration", "cert_file"}:
+            # SSL acceleration before the certificate: turning it off clears CertFile (trap 11)
+            params["SSLAcceleration"] = bool(props["ssl_acceleration"])
+            if props["ssl_acceleration"]:
+                params["CertFile"] = props["cert_file"]
+        if "ssl_reencrypt" in keys:
+            params["SSLReencrypt"] = bool(props["ssl_reencrypt"])
+        return params
+
+
+class CertificateProvider(KempProvider):
+    """The SSTP certificate and key, installed with ``addcert`` as ``<prefix>_<first 16 hex of SHA-256>``.
+
+    The PEMs come from secret config. The name says the content, so a new certificate is a new object
+    (created before the old one is deleted, the virtual service moved to it in between). Certificates
+    carry no marker: one with this name is ours when it holds this certificate, which its name says.
+    """
+
+    object_type = "certificate"
+    identity_keys = ("prefix",)
+    property_keys: ClassVar[tuple[str, ...]] = ()
+    carried_keys = ("certificate_secret", "private_key_secret", "sha256", "name")
+    delete_before_replace = False
+
+    def _pem(self, props: dict[str, Any], key: str, placeholder: str) -> str:
+        return self._secrets.value(props[key], f"SSTP certificate {props['prefix']}", placeholder)
+
+    def _bundle(self, props: dict[str, Any]) -> bytes:
+        cert = self._pem(props, "certificate_secret", "<PEM certificate>")
+        key = self._pem(props, "private_key_secret", "<PEM private key>")
+        return (cert.strip() + "\n" + key.strip() + "\n").encode()
+
+    def _fingerprint(self, props: dict[str, Any]) -> str:
+        from providers.f5.objects import certificate_sha256
+
+        return certificate_sha256(self._pem(props, "certificate_secret", "<PEM certificate>").encode())
+
+    def _name(self, props: dict[str, Any], fingerprint: str) -> str:
+        return f"{props['prefix']}_{fingerprint[:16]}"
+
+    def object_id(self, props: dict[str, Any]) -> str:
+        return str(props.get("name") or props["prefix"])
+
+    def content_replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+        return ["sha256"] if olds.get("sha256") != self._fingerprint(news) else []
+
+    def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+        fingerprint = props.get("sha256") or self._fingerprint(props)
+        name = self._name(props, fingerprint)
+        data = client.command("listcert", {}, what="certificates")
+        names = {c.findtext("name") for c in data.findall("cert")} if data is not None else set()
+        if name not in names:
+            return None
+        return {"prefix": props["prefix"], "name": name, "sha256": fingerprint, "owner": props["owner"]}
+
+    def create_object(self, client: Any, props: dict[str, Any]) -> None:
+        name = self._name(props, self._fingerprint(props))
+        client.upload(
+            "addcert", {"cert": name, "replace": 0}, self._bundle(props), what=f"certificate {name}"
+        )
+
+    def update_object(
+        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
+    ) -> None:
+        """Nothing to change in place: another certificate is a replacement."""
+
+    def delete_object(self, client: Any, props: dict[str, Any]) -> None:
+        name = self._name(props, props.get("sha256") or self._fingerprint(props))
+        client.command("delcert", {"cert": name}, what=f"certificate {name}", ok_missing=True)
+
+    def create(self, props: dict[str, Any]) -> Any:
+        props = dict(plain(props))
+        props["sha256"] = self._fingerprint(props)
+        props["name"] = self._name(props, props["sha256"])
+        return super().create(props)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
+        news = dict(plain(news))
+        news["sha256"] = self._fingerprint(news)
+        news["name"] = self._name(news, news["sha256"])
+        return super().update(_id, olds, news)
 
 
 class VsChildProvider(KempProvider):

@@ -18,9 +18,11 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from providers.kemp.objects import (
+    CertificateProvider,
     HealthCheckedVirtualServiceProvider,
     PortFollowProvider,
     RealServerProvider,
+    SstpVirtualServiceProvider,
     VirtualServiceProvider,
 )
 
@@ -45,3 +47,17 @@ class KempPortFollow(Resource):
 class KempHealthCheckedVirtualService(Resource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(HealthCheckedVirtualServiceProvider(), name, props, opts)
+
+
+class KempSstpVirtualService(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(SstpVirtualServiceProvider(), name, props, opts)
+
+
+class KempCertificate(Resource):
+    """The SSTP certificate and key; outputs ``name`` (as installed) and ``sha256``."""
+
+    sha256: pulumi.Output[str]
+
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(CertificateProvider(), name, {"name": None, "sha256": None, **props}, opts)

@@ -231,6 +231,50 @@ def test_sstp_is_passed_through_with_an_https_check(project: Project, kemp: Any)
     assert lm.command("showvs", vs="192.0.2.60", port=443, prot="tcp")[0] == 422
 
 
+def test_sstp_offload_installs_the_certificate_and_rotates_it(project: Project, kemp: Any) -> None:
+    from tests.e2e.test_f5_sstp import certificate
+
+    lm = LoadMaster(kemp)
+    cert, key, digest = certificate("vpn.example.test", 2031)
+    offload = {"tlsOffload": {"certificateSecret": "sstpCertificate", "privateKeySecret": "sstpKey"}}
+    decl = cluster_decl(kemp, protocols=["sstp"], sstp=offload)
+    project.write_stack(STACK, [decl], {"sstpCertificate": cert, "sstpKey": key})
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+
+    def sstp() -> tuple[dict[str, str], list[tuple[str | None, str | None]]]:
+        status, root = lm.command("showvs", vs="192.0.2.60", port=443, prot="tcp")
+        assert status == 200
+        data = root.find("Success/Data")
+        rs = sorted((r.findtext("Addr"), r.findtext("Port")) for r in data.findall("Rs"))
+        return {c.tag: (c.text or "") for c in data if len(c) == 0}, rs
+
+    vs, rs = sstp()
+    assert (vs["SSLAcceleration"], vs["CertFile"], vs["CheckType"]) == ("Y", f"aovpn_{digest[:16]}", "http")
+    assert rs == [("10.0.0.61", "80"), ("10.0.0.62", "80")]
+    outputs = project.engine("stack", "output", "--json", stack=STACK, check=True).json()
+    assert outputs["clusters"]["vpn-lm"]["sstpCertificateSha256"] == digest
+    assert "PRIVATE KEY" not in str(project.checkpoint(STACK))
+    seq = last_seq(kemp)
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    assert writes(kemp, seq) == []
+
+    new_cert, new_key, new_digest = certificate("vpn.example.test", 2032)
+    project.write_stack(STACK, [decl], {"sstpCertificate": new_cert, "sstpKey": new_key})
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    vs, _ = sstp()
+    assert vs["CertFile"] == f"aovpn_{new_digest[:16]}"
+    _, root = lm.command("listcert")
+    assert [c.findtext("name") for c in root.findall("Success/Data/cert")] == [f"aovpn_{new_digest[:16]}"]
+
+    project.write_stack(STACK, [cluster_decl(kemp, protocols=["sstp"])], {})
+    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    vs, rs = sstp()
+    assert vs["SSLAcceleration"] == "N" and rs == [("10.0.0.61", "443"), ("10.0.0.62", "443")]
+    _, root = lm.command("listcert")
+    assert root.findall("Success/Data/cert") == []
+    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+
+
 def test_removing_the_cluster_leaves_nothing_behind(project: Project, kemp: Any) -> None:
     lm = LoadMaster(kemp)
     project.write_stack(STACK, [], {})

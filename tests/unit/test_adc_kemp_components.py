@@ -98,15 +98,20 @@ def test_appliance_limits_are_refused_before_anything_is_sent(lb, timeout, fragm
     assert any(fragment in p and p.startswith("cluster 'vpn-east'") for p in info.value.problems)
 
 
-def test_sstp_offload_on_kemp_is_refused_for_now():
+def test_kemp_cannot_reencrypt_transparently():
     from components.cluster import check_supported
 
-    offload = {"tlsOffload": {"certificateSecret": "c", "privateKeySecret": "k"}}
-    clusters = parse_clusters([cluster(loadBalancer=KEMP, protocols=["ikev2", "sstp"], sstp=offload)])
+    reencrypt = {"tlsOffload": {"certificateSecret": "c", "privateKeySecret": "k", "reencrypt": True}}
+    clusters = parse_clusters([cluster(loadBalancer=KEMP, protocols=["ikev2", "sstp"], sstp=reencrypt)])
     with pytest.raises(DeclarationError) as info:
         check_supported(clusters)
-    assert "sstp.tlsOffload: TLS offload on a Kemp LoadMaster is not supported" in info.value.problems[0]
-    check_supported(parse_clusters([cluster(loadBalancer=KEMP, protocols=["ikev2", "sstp"])]))
+    assert (
+        "sstp.tlsOffload.reencrypt: a LoadMaster cannot combine SSL re-encryption" in info.value.problems[0]
+    )
+    translated = parse_clusters(
+        [cluster(loadBalancer=KEMP, protocols=["sstp"], sstp=reencrypt, clientAddress="translated")]
+    )
+    check_supported(translated)
 
 
 @pulumi.runtime.test
