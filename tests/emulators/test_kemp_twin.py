@@ -295,11 +295,31 @@ def test_ssl_acceleration_and_certfile(kemp):
     index = fields(kemp.ok("addvs", vs=VIP, port=443, prot="tcp"))["Index"]
     vs = fields(kemp.ok("modvs", vs=index, SSLAcceleration="Y"))
     assert vs["SSLAcceleration"] == "Y" and re.fullmatch(r"[0-9a-f]{32}", vs["CertFile"])
+    assert kemp.fail("modvs", 422, vs=index, CertFile="vpn.example.com").startswith("Unknown certificate")
+    # a certificate is installed by POSTing its PEM and key to addcert, then named in CertFile
+    import trustme
+
+    leaf = trustme.CA().issue_cert("vpn.example.com")
+    bundle = leaf.cert_chain_pems[0].bytes() + leaf.private_key_pem.bytes()
+    resp = kemp.session.post(
+        f"{kemp.base}/access/addcert",
+        params={"cert": "vpn.example.com"},
+        data=bundle,
+        auth=kemp.auth,
+        verify=kemp.verify,
+        timeout=10,
+    )
+    assert resp.status_code == 200, resp.text
+    assert [c.findtext("name") for c in kemp.ok("listcert").findall("cert")] == ["vpn.example.com"]
+    assert kemp.fail("addcert", 422, cert="vpn.example.com") == "Certificate already exists"
     vs = fields(kemp.ok("modvs", vs=index, CertFile="vpn.example.com"))
     assert vs["CertFile"] == "vpn.example.com" and vs["Layer"] == "7"
+    assert kemp.fail("delcert", 422, cert="vpn.example.com").endswith("in use by a Virtual Service")
     vs = fields(kemp.ok("modvs", vs=index, SSLAcceleration="N"))
     assert vs["SSLAcceleration"] == "N" and "CertFile" not in vs
     assert kemp.fail("modvs", 422, vs=index, AllowHTTP2="Y")  # needs SSL acceleration
+    kemp.ok("delcert", cert="vpn.example.com")
+    assert kemp.ok("listcert").findall("cert") == []
 
 
 # -- deletes cascade (trap 12) -----------------------------------------------------------------------------
