@@ -33,14 +33,14 @@ def _project(tmp: Path) -> Project:
     return Project(tmp)
 
 
-def _cluster(twin: Any, nodes: int, protocols: list[str]) -> dict[str, Any]:
+def _cluster(twin: Any, nodes: int, protocols: list[str], vendor: str = "f5") -> dict[str, Any]:
     return {
         "name": "bench",
         "protocols": protocols,
         "virtualAddress": "192.0.2.50",
         "nodes": [{"name": f"rras{i}", "address": f"198.51.100.{10 + i}"} for i in range(1, nodes + 1)],
         "loadBalancer": {
-            "kind": "f5",
+            "kind": vendor,
             "url": twin.url,
             "user": F5_USER,
             "passwordSecret": "f5Password",
@@ -56,7 +56,9 @@ def measure(project: Project, twin: Any, stack: str, args: list[str]) -> dict[st
     run = project.engine(*args, stack=stack)
     wall = time.perf_counter() - start
     counters = admin.counters()
-    logins = sum(v for k, v in counters["by_request"].items() if k.endswith("/mgmt/shared/authn/login"))
+    logins = sum(
+        v for k, v in counters["by_request"].items() if k.endswith(("/authn/login", "/config/login"))
+    )
     return {
         "op": " ".join(a for a in args if not a.startswith("--yes") and a != "--skip-preview"),
         "exit": run.exit_code,
@@ -71,20 +73,23 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./run bench", description=__doc__)
     parser.add_argument("--latency-ms", type=float, nargs="*", default=[0.0, 50.0])
     parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--vendor", choices=("f5", "citrix", "kemp"), default="f5")
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         tls = ensure_tls(tmp / "tls")
         for latency in args.latency_ms:
-            twin = start_twin("f5", tls=tls)
+            twin = start_twin(args.vendor, tls=tls)
             try:
                 project_dir = tmp / f"project-{int(latency)}"
                 project_dir.mkdir()
                 project = _project(project_dir)
                 stack = "bench"
                 project.write_stack(
-                    stack, [_cluster(twin, args.nodes, ["ikev2", "sstp"])], {"f5Password": F5_PASSWORD}
+                    stack,
+                    [_cluster(twin, args.nodes, ["ikev2", "sstp"], args.vendor)],
+                    {"f5Password": F5_PASSWORD},
                 )
                 twin.admin().set_latency(latency)
                 for op in (
@@ -98,7 +103,7 @@ def main(argv: list[str]) -> int:
                     rows.append(row)
             finally:
                 twin.stop()
-    print(f"{args.nodes} RRAS nodes, IKEv2 + SSTP on one BIG-IP twin")
+    print(f"{args.nodes} RRAS nodes, IKEv2 + SSTP on one {args.vendor} twin")
     print("| latency/request | operation | exit | requests | writes | logins | wall (s) |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
