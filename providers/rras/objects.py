@@ -129,7 +129,10 @@ class RegistryValueProvider(NodeSettingProvider):
         elif isinstance(value, bytes | bytearray):
             current.update(ensure="present", value=bytes(value).hex())
         else:
-            current.update(ensure="present", value=int(value) if isinstance(value, int) else value)
+            number = int(value) if isinstance(value, int) else value
+            if props.get("kind") == "DWord" and isinstance(number, int) and number < 0:
+                number += 1 << 32  # a DWORD above 0x7FFFFFFF reads back as a negative Int32
+            current.update(ensure="present", value=number)
         return current
 
     def _write(self, client: NodeSession, props: dict[str, Any]) -> None:
@@ -138,6 +141,9 @@ class RegistryValueProvider(NodeSettingProvider):
             return
         kind = props["kind"]
         value: Any = bytes.fromhex(props["value"]) if kind == "Binary" else props["value"]
+        if kind == "DWord" and isinstance(value, int) and value > 0x7FFFFFFF:
+            # pypsrp serialises Python ints as Int32; PowerShell stores a DWORD's bits from the signed value
+            value -= 1 << 32
         client.invoke(
             "New-ItemProperty",
             {"Path": props["path"], "Name": props["name"], "Value": value, "PropertyType": kind},
@@ -145,6 +151,8 @@ class RegistryValueProvider(NodeSettingProvider):
         )
 
     def create_object(self, client: NodeSession, props: dict[str, Any]) -> None:
+        if props.get("ensure") == "absent" and (self.fetch(client, props) or {}).get("ensure") == "absent":
+            return  # Remove-ItemProperty of an absent value writes an error record
         self._write(client, props)
 
     def update_object(
