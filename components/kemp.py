@@ -190,8 +190,10 @@ def drain_targets(cluster: Cluster) -> dict[str, dict[str, Any]]:
     """Per RRAS node: its real servers on every virtual service (disabled to drain it)."""
     services = [(_vs(cluster, port), port) for port in IKEV2_PORTS] if "ikev2" in cluster.protocols else []
     if "sstp" in cluster.protocols:
+        offload = cluster.sstp.tls_offload
+        node_port = 80 if offload is not None and not offload.reencrypt else 443  # as the real servers
         services.append(
-            ({"address": cluster.virtual_address, "port": cluster.sstp.port, "protocol": "tcp"}, 443)
+            ({"address": cluster.virtual_address, "port": cluster.sstp.port, "protocol": "tcp"}, node_port)
         )
     return {
         node.name: {

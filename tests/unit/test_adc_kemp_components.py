@@ -140,3 +140,47 @@ def test_citrix_sstp_modes(mocks):  # noqa: F811
         assert "vpn-east-certificate-binding-sstp" in objs
 
     return _build(mocks, loadBalancer=ADC, protocols=["sstp"], sstp={"tlsOffload": offload}).apply(check)
+
+
+OFFLOAD = {"tlsOffload": {"certificateSecret": "sstpCert", "privateKeySecret": "sstpKey"}}
+F5 = {"kind": "f5", "url": "https://bigip.example.net", "user": "automation", "passwordSecret": "f5Password"}
+
+
+@pytest.mark.parametrize("sstp", [{}, OFFLOAD], ids=["pass-through", "offload"])
+@pytest.mark.parametrize("lb", [F5, ADC, KEMP], ids=["f5", "citrix", "kemp"])
+@pulumi.runtime.test
+def test_drain_targets_name_what_the_component_creates(mocks, lb, sstp):  # noqa: F811
+    """A rolling restart drains exactly the node's members / server / real servers, on their real ports."""
+    from components.cluster import DRAIN_TARGETS
+
+    decl = {"loadBalancer": lb, "protocols": ["ikev2", "sstp"], "sstp": sstp}
+    (parsed,) = parse_clusters([cluster(**decl)])
+    targets = DRAIN_TARGETS[lb["kind"]](parsed)
+    assert sorted(targets) == ["rras1", "rras2"]
+
+    def check(objs: dict[str, dict[str, Any]]) -> None:
+        for node, spec in targets.items():
+            address = next(n.address for n in parsed.nodes if n.name == node)
+            if lb["kind"] == "f5":
+                pools = {o["name"]: o["members"] for o in objs.values() if "members" in o}
+                wanted = sorted((m["pool"], m["member"]) for m in spec["members"])
+                have = sorted(
+                    (pool, member)
+                    for pool, members in pools.items()
+                    for member in members
+                    if member.startswith(f"vpn-east_{node}:")
+                )
+                assert wanted == have and len(have) == 3
+            elif lb["kind"] == "citrix":
+                servers = {o["name"] for k, o in objs.items() if k.startswith("vpn-east-server-")}
+                assert spec["server"] in servers
+            else:
+                real = sorted(
+                    (o["vs"]["port"], o["port"])
+                    for k, o in objs.items()
+                    if k.startswith("vpn-east-rs-") and o["address"] == address
+                )
+                wanted_rs = sorted((r["vs"]["port"], r["port"]) for r in spec["real_servers"])
+                assert wanted_rs == real and len(real) == 3
+
+    return _build(mocks, **decl).apply(check)
