@@ -7,10 +7,12 @@ Per node, one resource per setting so a preview names it (reference/rras_psrp.md
   address (absent when it is preserved);
 - with SSTP: SstpSvc\\Parameters UseHttps = 0, isHashConfiguredByAdmin = 1 and SHA256CertificateHash =
   the load balancer's certificate hash when TLS is offloaded to plain HTTP, the stale SHA1CertificateHash
-  absent; all of them absent otherwise, which restores HTTPS.
+  absent; otherwise UseHttps and isHashConfiguredByAdmin absent, which restores HTTPS, and the hashes
+  left to RRAS's own certificate binding.
 Settings that are not wanted are declared *absent* rather than dropped, so switching a feature off is an
 update that happens before the restart, not a deletion after the program.
-Then one RollingRestart resource restarts, node by node, only the services whose settings changed.
+Then one restart resource per node, chained in node order, restarts only the services whose settings
+changed: a rolling restart the engine itself sequences, records node by node and stops at a failure.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pulumi
 
 from components.declaration import Cluster, Node
 from components.naming import resource_name
-from providers.rras.resources import RrasIpsecPolicy, RrasRegistryValue, RrasRollingRestart
+from providers.rras.resources import RrasIpsecPolicy, RrasNodeRestart, RrasRegistryValue
 
 IKEV2_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\RemoteAccess\Parameters\Ikev2"
 IKEEXT_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\IKEEXT\Parameters"
@@ -51,7 +53,7 @@ def build(
 ) -> dict[str, list[pulumi.CustomResource]]:
     """Create the node settings and the rolling restart; ``after``: the load-balancer objects."""
     made: dict[str, list[pulumi.CustomResource]] = {"node_settings": [], "restarts": []}
-    roll: list[dict[str, Any]] = []
+    restarts: list[tuple[Node, dict[str, Any]]] = []
     offload = cluster.sstp.tls_offload is not None and not cluster.sstp.tls_offload.reencrypt
 
     for node in cluster.nodes:
@@ -67,11 +69,12 @@ def build(
             kind: str,
             wanted: Any,
             restarts: list[pulumi.Output[Any]],
+            keep_on_delete: bool = False,
             node: Node = node,
             base: dict[str, Any] = base,
             opts: pulumi.ResourceOptions = opts,
         ) -> None:
-            props = {**base, "path": path, "name": name, "kind": kind}
+            props = {**base, "path": path, "name": name, "kind": kind, "keep_on_delete": keep_on_delete}
             props.update(
                 {"ensure": "present", "value": wanted} if wanted is not None else {"ensure": "absent"}
             )
@@ -114,28 +117,46 @@ def build(
                 1 if offload else None,
                 remote_access,
             )
-            value(
-                "sstp-sha256-hash",
-                SSTP_KEY,
-                "SHA256CertificateHash",
-                "Binary",
-                sstp_certificate_sha256 if offload else None,
-                remote_access,
+            if offload:
+                # The load balancer's certificate hash, and RRAS's own SHA-1 hash gone (reference §2.4).
+                # Without offload both belong to RRAS's certificate binding and are left alone; when
+                # offload is switched off the admin hash stays, inert once isHashConfiguredByAdmin is gone.
+                value(
+                    "sstp-sha256-hash",
+                    SSTP_KEY,
+                    "SHA256CertificateHash",
+                    "Binary",
+                    sstp_certificate_sha256,
+                    remote_access,
+                    keep_on_delete=True,
+                )
+                value("sstp-sha1-hash", SSTP_KEY, "SHA1CertificateHash", "Binary", None, remote_access)
+        restarts.append(
+            (
+                node,
+                {
+                    "node": node.name,
+                    "device": _device(node),
+                    "drain": drain.get(node.name),
+                    "services": {"RemoteAccess": remote_access, "IKEEXT": ikeext},
+                    "owner": owner,
+                },
             )
-            value("sstp-sha1-hash", SSTP_KEY, "SHA1CertificateHash", "Binary", None, remote_access)
-        roll.append(
-            {
-                "node": node.name,
-                "device": _device(node),
-                "drain": drain.get(node.name),
-                "services": {"RemoteAccess": remote_access, "IKEEXT": ikeext},
-            }
         )
 
-    restart = RrasRollingRestart(
-        resource_name(cluster.name, "rolling-restart"),
-        {"nodes": roll, "owner": owner},
-        pulumi.ResourceOptions(parent=parent, depends_on=made["node_settings"]),
-    )
-    made["restarts"].append(restart)
+    # One restart resource per node, each waiting for every node's settings (all written before any
+    # restart, so an unreachable node stops the change before anything restarts) and for the previous
+    # node's restart: the engine runs them one at a time, records each finished node, and stops at the
+    # first failure. A preview names the nodes that will restart.
+    previous: list[pulumi.Resource] = []
+    order = [n.name for n in cluster.nodes]
+    for node, props in restarts:
+        later = order[order.index(node.name) + 1 :]
+        restart = RrasNodeRestart(
+            resource_name(cluster.name, node.name, "restart"),
+            {**props, "later_nodes": later},
+            pulumi.ResourceOptions(parent=parent, depends_on=[*made["node_settings"], *previous]),
+        )
+        made["restarts"].append(restart)
+        previous = [restart]
     return made

@@ -1,9 +1,9 @@
-"""Providers for RRAS node settings: the IKEv2 custom IPsec policy, registry values, rolling restarts.
+"""Providers for RRAS node settings: the IKEv2 custom IPsec policy, registry values, node restarts.
 
-Settings carry a ``revision`` output that changes only when the provider really wrote to the node; the
-rolling-restart resource takes those revisions as inputs, so services restart only when something that
-needs a restart changed (reference/rras_psrp.md §1.5), one node at a time, each drained on the load
-balancer first and re-enabled after it is healthy again.
+Settings carry a ``revision`` output that changes only when the provider really wrote to the node; each
+node's restart resource takes its node's revisions as inputs, so services restart only when something
+that needs a restart changed (reference/rras_psrp.md §1.5). The restarts are chained node after node:
+each node is drained on the load balancer first and re-enabled after it is healthy again.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class RegistryValueProvider(NodeSettingProvider):
     object_type = "registry value"
     identity_keys = ("node", "path", "name")
     property_keys = ("ensure", "value")
-    carried_keys = ("kind",)
+    carried_keys = ("kind", "keep_on_delete")
 
     def object_id(self, props: dict[str, Any]) -> str:
         return f"{props['node']}/{props['path']}\\{props['name']}"
@@ -163,21 +163,24 @@ class RegistryValueProvider(NodeSettingProvider):
         self._write(client, props)
 
     def delete_object(self, client: NodeSession, props: dict[str, Any]) -> None:
-        """Back to the Windows default: the value is removed (nothing to do if we only ensured absence)."""
-        if props.get("ensure", "present") == "present":
+        """Back to the Windows default: the value is removed (nothing to do if we only ensured absence, or
+        if the value is handed back to Windows: ``keep_on_delete``)."""
+        if props.get("ensure", "present") == "present" and not props.get("keep_on_delete"):
             current = self.fetch(client, props)
             if current and current["ensure"] == "present":
                 client.invoke("Remove-ItemProperty", {"Path": props["path"], "Name": props["name"]})
 
 
-class RollingRestartProvider(ResourceProvider):
-    """Restarts services on the nodes that need it, one node at a time, drained on the load balancer.
+class NodeRestartProvider(ResourceProvider):
+    """Restarts the services of one node that need it, drained on the load balancer meanwhile.
 
-    Inputs: ``nodes``, in roll order, each with ``node``, ``device`` (WinRM connection), ``drain`` (the
-    load balancer's drain spec) and ``services``: for IKEEXT and RemoteAccess, the revisions of the
-    settings that need that service restarted. A node is restarted when one of its revisions changed
-    (on create: when any setting was actually written rather than found already right).
-    A failure stops the roll; the failing node stays drained and the error says so.
+    Inputs: ``node``, ``device`` (WinRM connection), ``drain`` (the load balancer's drain spec, or None),
+    ``services``: for IKEEXT and RemoteAccess, the revisions of the settings that need that service
+    restarted, and ``later_nodes`` (the nodes after this one in the roll, for the error message only).
+    The node restarts when one of its revisions changed (on create: when any setting was actually
+    written rather than found already right). Components chain one of these per node, so the engine
+    runs the roll one node at a time and stops it at the first failure, with the failing node still
+    drained (the error says so) and every node before it recorded as done.
     """
 
     def __init__(self) -> None:
@@ -188,19 +191,18 @@ class RollingRestartProvider(ResourceProvider):
         self._secrets = SecretConfig(req.config)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _signature(olds.get("nodes")) != _signature(news.get("nodes"))
+        changed = _signature(olds) != _signature(news)
         return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = plain(props)
-        log = self._roll(props["nodes"], {})
-        return CreateResult("rolling-restart", {"nodes": props["nodes"], "last_roll": log})
+        last = self._restart(props, None)
+        return CreateResult(f"restart-{props['node']}", {**props, "last_restart": last})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         olds, news = plain(olds), plain(news)
-        before = {n["node"]: n for n in olds.get("nodes") or []}
-        log = self._roll(news["nodes"], before)
-        return UpdateResult({"nodes": news["nodes"], "last_roll": log or olds.get("last_roll", [])})
+        last = self._restart(news, olds)
+        return UpdateResult({**news, "last_restart": last or olds.get("last_restart")})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, props)
@@ -208,53 +210,46 @@ class RollingRestartProvider(ResourceProvider):
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Nothing to undo: restarts are events, not objects."""
 
-    def _needed(self, node: dict[str, Any], old: dict[str, Any] | None) -> list[str]:
+    @staticmethod
+    def _needed(node: dict[str, Any], old: dict[str, Any] | None) -> list[str]:
         services = []
         for service in ("IKEEXT", "RemoteAccess"):
             revisions = list(node["services"].get(service) or [])
-            old_revisions = list((old or {}).get("services", {}).get(service) or []) if old else None
-            if old_revisions is None:
+            if old is None:
                 if any(r != "adopted" for r in revisions):
                     services.append(service)
-            elif revisions != old_revisions:
+            elif revisions != list((old.get("services") or {}).get(service) or []):
                 services.append(service)
         if "IKEEXT" in services and "RemoteAccess" not in services:
             services.append("RemoteAccess")  # RemoteAccess depends on IKEEXT (reference §1.5)
         return services
 
-    def _roll(self, nodes: list[dict[str, Any]], before: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-        log: list[dict[str, Any]] = []
-        done: list[str] = []
-        plan = [(n, self._needed(n, before.get(n["node"]))) for n in nodes]
-        for node, services in plan:
-            if not services:
-                continue
-            name = node["node"]
-            drained = False
-            try:
-                if node.get("drain"):
-                    set_node_enabled(node["drain"], False, self._secrets)
-                    drained = True
-                session = session_for(NodeConnection.from_device(name, node["device"]), self._secrets)
-                for service in services:
-                    session.invoke("Restart-Service", {"Name": service}, switches=("Force",))
-                for service in services:
-                    _wait_running(session, service)
-                if drained:
-                    set_node_enabled(node["drain"], True, self._secrets)
-                    drained = False
-            except ProviderError as exc:
-                remaining = [n["node"] for n, s in plan if s and n["node"] not in done and n["node"] != name]
-                state = "is still drained on the load balancer" if drained else "was not drained"
-                raise ProviderError(
-                    f"rolling restart stopped at node {name} ({state}): {exc}. Restarted: {done or 'none'}; "
-                    f"not restarted: {remaining or 'none'}. Fix the node and run `up` again."
-                ) from None
-            done.append(name)
-            log.append(
-                {"node": name, "services": services, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-            )
-        return log
+    def _restart(self, node: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any] | None:
+        services = self._needed(node, old)
+        if not services:
+            return None
+        name = node["node"]
+        drained = False
+        try:
+            if node.get("drain"):
+                set_node_enabled(node["drain"], False, self._secrets)
+                drained = True
+            session = session_for(NodeConnection.from_device(name, node["device"]), self._secrets)
+            for service in services:
+                session.invoke("Restart-Service", {"Name": service}, switches=("Force",))
+            for service in services:
+                _wait_running(session, service)
+            if drained:
+                set_node_enabled(node["drain"], True, self._secrets)
+                drained = False
+        except ProviderError as exc:
+            state = "it is still drained on the load balancer" if drained else "it was not drained"
+            later = ", ".join(node.get("later_nodes") or []) or "none"
+            raise ProviderError(
+                f"rolling restart stopped at node {name} ({state}): {exc}. Nodes after it in the roll "
+                f"are left as they are ({later}). Fix the node and run `up` again."
+            ) from None
+        return {"services": services, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def _wait_running(session: NodeSession, service: str) -> None:
@@ -271,5 +266,6 @@ def _wait_running(session: NodeSession, service: str) -> None:
     )
 
 
-def _signature(nodes: Any) -> list[Any]:
-    return [(n.get("node"), n.get("services"), n.get("drain"), n.get("device")) for n in nodes or []]
+def _signature(props: dict[str, Any]) -> tuple[Any, ...]:
+    """What a restart depends on; ``later_nodes`` and ``owner`` only label it."""
+    return (props.get("node"), props.get("services"), props.get("drain"), props.get("device"))

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from providers.rras.objects import IpsecPolicyProvider, RegistryValueProvider, RollingRestartProvider
+from providers.rras.objects import IpsecPolicyProvider, NodeRestartProvider, RegistryValueProvider
 
 Opts = pulumi.ResourceOptions | None
 
@@ -26,8 +26,8 @@ class RrasRegistryValue(Resource):
         super().__init__(RegistryValueProvider(), name, {**props, "revision": None}, opts)
 
 
-class RrasRollingRestart(Resource):
-    last_roll: pulumi.Output[list[dict[str, Any]]]
+class RrasNodeRestart(Resource):
+    last_restart: pulumi.Output[dict[str, Any] | None]
 
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
-        super().__init__(RollingRestartProvider(), name, {**props, "last_roll": None}, opts)
+        super().__init__(NodeRestartProvider(), name, {**props, "last_restart": None}, opts)

@@ -1,4 +1,4 @@
-"""The RRAS part of VpnCluster: one resource per node setting, then one rolling restart (Pulumi mocks)."""
+"""The RRAS part of VpnCluster: a resource per node setting, then a chained restart per node (mocks)."""
 
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ def test_ikev2_node_settings_and_rolling_restart(mocks):  # noqa: F811
             1,
         )
         assert objs["vpn-east-rras1-ike-initial-query"]["ensure"] == "absent"  # address preserved
-        roll = objs["vpn-east-rolling-restart"]
-        assert [n["node"] for n in roll["nodes"]] == ["rras1", "rras2"]
-        drain = roll["nodes"][0]["drain"]
+        first, second = objs["vpn-east-rras1-restart"], objs["vpn-east-rras2-restart"]
+        assert (first["node"], first["later_nodes"], second["later_nodes"]) == ("rras1", ["rras2"], [])
+        drain = first["drain"]
         assert drain["kind"] == "f5"
         assert [m["pool"] for m in drain["members"]] == ["vpn-east_ikev2_500", "vpn-east_ikev2_4500"]
         assert drain["members"][0]["member"] == "vpn-east_rras1:500"
