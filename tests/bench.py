@@ -69,12 +69,104 @@ def measure(project: Project, twin: Any, stack: str, args: list[str]) -> dict[st
     }
 
 
+def _managed_cluster(lb: Any, nodes: list[Any], vendor: str) -> dict[str, Any]:
+    """The benchmark cluster with every node managed over PowerShell Remoting (one twin per node)."""
+    cluster = _cluster(lb, len(nodes), ["ikev2", "sstp"], vendor)
+    for decl, twin in zip(cluster["nodes"], nodes, strict=True):
+        decl["management"] = {
+            "endpoint": f"{twin.url}/wsman",
+            "user": F5_USER,
+            "passwordSecret": "rrasPassword",
+            "auth": "basic",
+            "caBundle": str(twin.tls.ca_path),
+        }
+    return cluster
+
+
+def measure_rras(project: Project, lb: Any, nodes: list[Any], stack: str, args: list[str]) -> dict[str, Any]:
+    for twin in (lb, *nodes):
+        twin.admin().clear_log()
+    start = time.perf_counter()
+    run = project.engine(*args, stack=stack)
+    wall = time.perf_counter() - start
+    entries = [e for twin in nodes for e in twin.admin().log()]
+    return {
+        "op": " ".join(a for a in args if not a.startswith("--yes") and a != "--skip-preview"),
+        "exit": run.exit_code,
+        "requests": len(entries),
+        "pools": sum(1 for e in entries if e.get("wsman") == "Create"),
+        "commands": sum(1 for e in entries if e.get("cmdlet")),
+        "writes": sum(1 for e in entries if e.get("cmdlet") and e.get("write")),
+        "restarts": sum(1 for e in entries if e.get("cmdlet") == "Restart-Service"),
+        "lb_writes": lb.admin().counters()["writes"],
+        "wall": wall,
+    }
+
+
+def bench_rras(args: argparse.Namespace) -> int:
+    """RRAS nodes over PowerShell Remoting behind an F5 twin: sessions, commands, the serial roll."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        tls = ensure_tls(tmp / "tls")
+        for latency in args.latency_ms:
+            lb = start_twin("f5", tls=tls)
+            nodes = [start_twin("winrm", tls=tls, hostname=f"rras{i}") for i in range(1, args.nodes + 1)]
+            try:
+                project_dir = tmp / f"project-{int(latency)}"
+                project_dir.mkdir()
+                project = _project(project_dir)
+                stack = "bench"
+                cluster = _managed_cluster(lb, nodes, "f5")
+                project.write_stack(
+                    stack, [cluster], {"f5Password": F5_PASSWORD, "rrasPassword": F5_PASSWORD}
+                )
+                for twin in nodes:
+                    twin.admin().set_latency(latency)
+                changed = {
+                    **cluster,
+                    "ipsec": {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256"},
+                }
+                for op, decl in (
+                    (["up", "--yes", "--skip-preview"], None),
+                    (["up", "--yes", "--skip-preview"], None),
+                    (["preview", "--refresh", "--expect-no-changes"], None),
+                    (["up", "--yes", "--skip-preview"], changed),
+                    (["destroy", "--yes", "--skip-preview"], None),
+                ):
+                    if decl is not None:
+                        project.write_stack(stack, [decl], {})
+                    row = measure_rras(project, lb, nodes, stack, op)
+                    row["latency"] = latency
+                    if decl is not None:
+                        row["op"] += " (policy change)"
+                    rows.append(row)
+            finally:
+                for twin in (lb, *nodes):
+                    twin.stop()
+    print(f"{args.nodes} RRAS nodes over PowerShell Remoting (IKEv2 + SSTP) behind one f5 twin")
+    print(
+        "| latency/request | operation | exit | WinRM requests | runspace pools | commands | write commands "
+        "| restarts | LB writes | wall (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['latency']:.0f} ms | {r['op']} | {r['exit']} | {r['requests']} | {r['pools']} | "
+            f"{r['commands']} | {r['writes']} | {r['restarts']} | {r['lb_writes']} | {r['wall']:.2f} |"
+        )
+    return 0 if all(r["exit"] == 0 for r in rows) else 1
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./run bench", description=__doc__)
     parser.add_argument("--latency-ms", type=float, nargs="*", default=[0.0, 50.0])
     parser.add_argument("--nodes", type=int, default=3)
     parser.add_argument("--vendor", choices=("f5", "citrix", "kemp"), default="f5")
+    parser.add_argument("--rras", action="store_true", help="RRAS nodes over PowerShell Remoting too")
     args = parser.parse_args(argv)
+    if args.rras:
+        return bench_rras(args)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
