@@ -12,13 +12,14 @@ from typing import Any
 
 import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import LimitedStream
 
 from emulators.common.tls import TLSMaterial
 from emulators.common.wsgi import TwinApp
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """HTTP/1.1 keep-alive (clients reuse connections as with the real appliances), no access log."""
+    """HTTP/1.1 without an access log (werkzeug answers every request with ``Connection: close``)."""
 
     protocol_version = "HTTP/1.1"
 
@@ -31,6 +32,81 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_error(self, format: str, *args: Any) -> None:
         logging.getLogger("emulators").debug(format, *args)
+
+
+class _KeepAliveHandler(_QuietHandler):
+    """Persistent HTTP/1.1 connections, for twins whose protocol depends on them (``TwinApp.keep_alive``).
+
+    WinRM's NTLM/Negotiate authentication belongs to the TCP connection, so the connection must outlive a
+    request, which werkzeug's own handler never allows. The response is buffered and always sent with a
+    Content-Length; whatever the application left unread of the request body is drained before the next
+    request line is read. Idle connections close after ``timeout`` seconds (HTTP.sys' default idle timeout
+    is 120 s).
+    """
+
+    timeout = 120
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        raw_input = environ["wsgi.input"]
+        body_stream: Any
+        if environ.get("wsgi.input_terminated"):
+            body_stream = raw_input  # chunked: read to its end below
+        else:
+            body_stream = LimitedStream(raw_input, int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = body_stream
+        started: dict[str, Any] = {}
+        written: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if exc_info and started:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started["status"], started["headers"] = status, headers
+            return written.append
+
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                chunks = [*written, *result]
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except (ConnectionError, TimeoutError) as exc:
+            self.connection_dropped(exc, environ)
+            return
+        except Exception:  # an application bug: answer 500 and drop the connection
+            logging.getLogger("emulators").exception("twin application error")
+            started = {"status": "500 Internal Server Error", "headers": []}
+            chunks = []
+            self.close_connection = True
+        try:
+            while body_stream.read(65536):
+                pass
+        except (OSError, ValueError):
+            self.close_connection = True
+        body = b"".join(chunks)
+        code, _, reason = str(started.get("status", "500 Internal Server Error")).partition(" ")
+        self.send_response_only(int(code), reason or None)
+        headers = [
+            (name, value)
+            for name, value in started.get("headers", [])
+            if name.lower() not in ("content-length", "connection", "transfer-encoding")
+        ]
+        if not any(name.lower() == "server" for name, _ in headers):
+            self.send_header("Server", self.version_string())
+        self.send_header("Date", self.date_time_string())
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
 
 
 @dataclass
@@ -81,15 +157,19 @@ def start_twin(
     app: TwinApp | None = None,
     **options: Any,
 ) -> RunningTwin:
-    """Start a twin in a daemon thread and return once it accepts connections."""
+    """Start a twin in a daemon thread and return once it accepts connections.
+
+    ``tls=None`` serves plain HTTP. A twin app with ``keep_alive`` set keeps HTTP/1.1 connections open.
+    """
     twin_app = app or build_app(vendor, **options)
     ssl_context: ssl.SSLContext | None = tls.server_context() if tls else None
+    handler = _KeepAliveHandler if getattr(twin_app, "keep_alive", False) else _QuietHandler
     server = make_server(
         host,
         port,
         twin_app,
         threaded=True,
-        request_handler=_QuietHandler,
+        request_handler=handler,
         ssl_context=ssl_context,
     )
     thread = threading.Thread(target=server.serve_forever, name=f"twin-{vendor}", daemon=True)

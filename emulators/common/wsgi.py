@@ -78,7 +78,12 @@ class Fault:
 
 
 class TwinApp:
-    """Wraps a vendor WSGI app with the shared admin interface, logging, latency and faults."""
+    """Wraps a vendor WSGI app with the shared admin interface, logging, latency and faults.
+
+    ``keep_alive``: serve persistent HTTP/1.1 connections (emulators.common.server); off by default.
+    """
+
+    keep_alive = False
 
     def __init__(
         self,
