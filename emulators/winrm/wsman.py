@@ -1,6 +1,7 @@
 """The WinRM endpoint: WS-Management SOAP (Create, Command, Send, Receive, Signal, Delete, Get) carrying PSRP.
 
-``POST /wsman`` with HTTP Basic authentication (over HTTPS: the twin is served with TLS). Each shell is a
+``WinRMApp`` is one node's WSMan service; ``emulators.winrm.listener.WinRMListener`` serves it over HTTP(S)
+(routing, authentication, message encryption). Each shell is a
 psrpcore ``ServerRunspacePool``; incoming base64 fragments are fed to it, its outgoing payloads are
 routed by pipeline id to the Receive without a CommandId (pool messages) or with that CommandId
 (reference/rras_psrp.md §5, traps 1-4). Pipelines run in a thread of their own so that a slow
@@ -11,7 +12,6 @@ as on Windows. All psrpcore calls for a shell happen under that shell's lock.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 import threading
 import time
@@ -170,40 +170,24 @@ def _seconds(duration: str | None, default: float) -> float:
 
 
 class WinRMApp:
-    """The WSGI application behind ``POST /wsman``."""
+    """One node's WSMan service: SOAP in, SOAP out (``handle``); ``WinRMListener`` serves it over HTTP."""
 
     def __init__(self, backend: RrasBackend, max_wait: float = 60.0) -> None:
         self.backend = backend
         self.max_wait = max_wait
+        self._listener: Any = None
 
-    # -- WSGI ---------------------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    # -- one SOAP request (the listener did the HTTP part: routing, authentication, encryption) ------------
+    def handle(self, environ: dict[str, Any], user: str, body: bytes) -> tuple[str, bytes]:
+        """The HTTP status and SOAP envelope answering ``body`` (an empty body: 200 and nothing)."""
         log = environ.setdefault("twin.log", {})
-        log["write"] = False
-        method = environ.get("REQUEST_METHOD", "GET").upper()
-        path = environ.get("PATH_INFO", "")
-        if path.rstrip("/").lower() != "/wsman":
-            return self._plain(start_response, "404 Not Found", b"")
-        if method != "POST":
-            return self._plain(start_response, "405 Method Not Allowed", b"", [("Allow", "POST")])
-        user = self._authenticate(environ)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        if user is None:
-            log["auth"] = "failed"
-            return self._plain(
-                start_response,
-                "401 Unauthorized",
-                b"",
-                [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", 'Basic realm="WSMAN"')],
-            )
-        log["user"] = user
+        log.setdefault("write", False)
         if not body:
-            return self._plain(start_response, "200 OK", b"")
+            return "200 OK", b""
         try:
             envelope = SafeET.fromstring(body)
         except Exception:  # noqa: BLE001 - any malformed or hostile XML
-            return self._plain(start_response, "400 Bad Request", b"")
+            return "400 Bad Request", b""
         header = envelope.find("s:Header", NS)
         action = _text(header, "a:Action") or ""
         message_id = _text(header, "a:MessageID") or ""
@@ -214,40 +198,16 @@ class WinRMApp:
             )
         except WSManFault as fault:
             log["fault"] = fault.code
-            xml = self._fault_xml(fault, message_id)
-            return self._plain(start_response, "500 Internal Server Error", xml, soap=True)
-        xml = self._envelope(response_action, message_id, payload)
-        return self._plain(start_response, "200 OK", xml, soap=True)
+            return "500 Internal Server Error", self._fault_xml(fault, message_id)
+        return "200 OK", self._envelope(response_action, message_id, payload)
 
-    def _plain(
-        self,
-        start_response: Callable[..., Any],
-        status: str,
-        body: bytes,
-        headers: list[tuple[str, str]] | None = None,
-        soap: bool = False,
-    ) -> list[bytes]:
-        all_headers = list(headers or [])
-        if soap:
-            all_headers.append(("Content-Type", "application/soap+xml;charset=UTF-8"))
-        all_headers.append(("Content-Length", str(len(body))))
-        all_headers.append(("Server", "Microsoft-HTTPAPI/2.0"))
-        start_response(status, all_headers)
-        return [body]
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Served alone: ``POST /wsman`` behind a listener with the default policy."""
+        if self._listener is None:
+            from emulators.winrm.listener import WinRMListener
 
-    def _authenticate(self, environ: dict[str, Any]) -> str | None:
-        header = environ.get("HTTP_AUTHORIZATION", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "basic" or not token:
-            return None
-        try:
-            decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        user, sep, password = decoded.partition(":")
-        if not sep:
-            return None
-        return self.backend.check_user(user, password)
+            self._listener = WinRMListener([self])
+        return self._listener(environ, start_response)
 
     # -- SOAP framing ---------------------------------------------------------------------------------------
     def _envelope(self, action: str, relates_to: str, body: str) -> bytes:
@@ -369,7 +329,8 @@ class WinRMApp:
             self.backend.shells[shell_id] = shell
         if creation:
             self._feed(environ, shell, base64.b64decode(creation), None)
-        address = f"https://{environ.get('HTTP_HOST', 'localhost')}/wsman"
+        scheme = environ.get("wsgi.url_scheme", "https")
+        address = f"{scheme}://{environ.get('HTTP_HOST', 'localhost')}{environ.get('PATH_INFO') or '/wsman'}"
         return (
             f"<x:ResourceCreated><a:Address>{escape(address)}</a:Address><a:ReferenceParameters>"
             f"<w:ResourceURI>{PS_RESOURCE}</w:ResourceURI><w:SelectorSet>"

@@ -1,12 +1,18 @@
-"""The RRAS node twin over WinRM/PSRP, driven by the real pypsrp client (Basic auth over HTTPS)."""
+"""The RRAS node twin over WinRM/PSRP, driven by the real pypsrp client.
+
+Basic over HTTPS for the cmdlet tests; NTLM/Negotiate with message encryption over plain HTTP, NTLM over
+HTTPS, the AllowUnencrypted=false policy, and one twin serving several nodes at the end.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pypsrp.exceptions import AuthenticationError, WSManFaultError
+import requests
+from pypsrp.exceptions import AuthenticationError, WinRMTransportError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
@@ -54,9 +60,9 @@ def _wsman(
 class Node:
     """A runspace pool on the twin; ``run`` invokes one cmdlet and returns the PowerShell object."""
 
-    def __init__(self, twin: RunningTwin, **kw: Any) -> None:
+    def __init__(self, twin: RunningTwin, wsman: WSMan | None = None, **kw: Any) -> None:
         self.twin = twin
-        self.pool = RunspacePool(_wsman(twin, **kw))
+        self.pool = RunspacePool(wsman or _wsman(twin, **kw))
         self.pool.open()
 
     def run(self, cmdlet: str, *switches: str, **params: Any) -> PowerShell:
@@ -599,5 +605,290 @@ def test_configuration_survives_a_twin_restart_with_data_dir(tls: TLSMaterial, t
         # A fresh boot: the services started with that configuration, nothing pending.
         assert second.admin().state()["runtime"]["pending_restart"] == []
         n.close()
+    finally:
+        second.stop()
+
+
+# -- NTLM / Negotiate and message encryption -------------------------------------------------------
+def _http_wsman(
+    twin: RunningTwin,
+    auth: str = "ntlm",
+    user: str = "automation",
+    password: str = "automation-pass",  # noqa: S107 - the twin's seeded test user
+    **kw: Any,
+) -> WSMan:
+    assert twin.tls is None
+    return WSMan("127.0.0.1", port=twin.port, ssl=False, auth=auth, username=user, password=password, **kw)
+
+
+@pytest.fixture
+def http_twin() -> Iterator[RunningTwin]:
+    running = start_twin("winrm", tls=None)  # plain HTTP, Windows' default policy
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("encryption", ["always", "auto"])
+def test_ntlm_over_http_encrypts_every_message(http_twin: RunningTwin, encryption: str) -> None:
+    node = Node(http_twin, _http_wsman(http_twin, encryption=encryption))
+    try:
+        ps = node.run("Set-VpnServerConfiguration", "CustomPolicy", **BASELINE)
+        assert not ps.had_errors and not ps.streams.error
+        props = _props(node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output[0])
+        assert (props["EncryptionMethod"], props["DHGroup"]) == ("AES128", "Group14")
+    finally:
+        node.close()
+    log = http_twin.admin().log()
+    # The empty POST runs the handshake on one kept-alive connection: 401, 401 (challenge), 200.
+    assert [e["status"] for e in log[:3]] == [401, 401, 200]
+    assert len({e["client_port"] for e in log}) == 1
+    soap = [e for e in log if e.get("wsman")]
+    assert soap and all(e.get("encrypted") and e["user"] == "automation" for e in soap)
+    assert [e["cmdlet"] for e in soap if e.get("cmdlet")] == [
+        "Set-VpnServerConfiguration",
+        "Get-VpnServerConfiguration",
+    ]
+    assert http_twin.admin().state()["running"]["vpn"]["policies"]["IKEv2"]["PfsGroup"] == "PFS2048"
+
+
+def test_negotiate_over_http_gets_the_final_spnego_token(http_twin: RunningTwin) -> None:
+    wsman = _http_wsman(http_twin, auth="negotiate", user=r"RRAS1\Administrator", password="admin-pass")
+    node = Node(http_twin, wsman)
+    try:
+        assert str(_props(node.run("Get-Service", Name="RemoteAccess").output[0])["Status"]) == "Running"
+        # The client's SPNEGO context completes only with the acceptor's mechListMIC, which the twin returns
+        # on the 200 of the last leg (without it the first sealed message fails with a MIC error).
+        context = next(iter(wsman.transport.session.auth.contexts.values()))  # type: ignore[union-attr]
+        assert context.complete and context.negotiated_protocol == "ntlm"
+    finally:
+        node.close()
+    users = {e.get("user") for e in http_twin.admin().log() if e.get("wsman")}
+    assert users == {"Administrator"}
+
+
+def test_ntlm_over_https_with_the_ca_bundle(tls: TLSMaterial, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    running = start_twin("winrm", tls=tls)
+    try:
+        for encryption, wrapped in (("auto", False), ("always", True)):
+            wsman = WSMan(
+                "127.0.0.1",
+                port=running.port,
+                ssl=True,
+                auth="ntlm",
+                cert_validation=str(tls.ca_path),
+                username="automation",
+                password="automation-pass",
+                encryption=encryption,
+            )
+            running.admin().clear_log()
+            node = Node(running, wsman)
+            assert not node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").had_errors
+            node.close()
+            soap = [e for e in running.admin().log() if e.get("wsman")]
+            assert soap and all(bool(e.get("encrypted")) is wrapped for e in soap)
+            assert {e["user"] for e in soap} == {"automation"}
+    finally:
+        running.stop()
+
+
+def test_basic_and_unencrypted_messages_are_refused_over_http(http_twin: RunningTwin) -> None:
+    with pytest.raises(AuthenticationError):
+        RunspacePool(_http_wsman(http_twin, auth="basic", encryption="never")).open()
+    offered = requests.post(f"{http_twin.url}/wsman", data=b"", timeout=10).headers["WWW-Authenticate"]
+    assert "Negotiate" in offered and "Basic" not in offered
+
+    # NTLM authenticates, but the SOAP body itself is not sealed: AllowUnencrypted=false says 500.
+    with pytest.raises(WinRMTransportError) as info:
+        RunspacePool(_http_wsman(http_twin, encryption="never")).open()
+    assert info.value.code == 500
+    log = http_twin.admin().log()
+    assert log[0]["auth_refused"] and log[-1]["refused"].startswith("unencrypted")
+    assert http_twin.backend.runtime_state()["shells"] == 0
+
+
+def test_allow_unencrypted_lets_basic_over_http(tls: TLSMaterial) -> None:
+    lax = start_twin("winrm", tls=None, allow_unencrypted=True)
+    try:
+        node = Node(lax, _http_wsman(lax, auth="basic", encryption="never"))
+        assert not node.run("Get-Service", Name="IKEEXT").had_errors
+        node.close()
+    finally:
+        lax.stop()
+    https_only_ntlm = start_twin("winrm", tls=tls, allow_basic=False)
+    try:
+        with pytest.raises(AuthenticationError):
+            RunspacePool(_wsman(https_only_ntlm)).open()
+    finally:
+        https_only_ntlm.stop()
+
+
+def test_wrong_ntlm_credentials_are_401(http_twin: RunningTwin) -> None:
+    with pytest.raises(AuthenticationError):
+        RunspacePool(_http_wsman(http_twin, password="wrong")).open()
+    with pytest.raises(AuthenticationError):
+        RunspacePool(_http_wsman(http_twin, auth="negotiate", user="nobody", password="x")).open()
+    with pytest.raises(AuthenticationError):  # a domain that is not this machine
+        RunspacePool(_http_wsman(http_twin, user=r"CORP\automation")).open()
+    log = http_twin.admin().log()
+    assert {e["status"] for e in log} == {401}
+    assert sum(1 for e in log if e.get("auth_error")) == 3
+    assert http_twin.backend.runtime_state()["shells"] == 0
+
+
+def test_concurrent_connections_keep_separate_contexts(http_twin: RunningTwin) -> None:
+    nodes = {
+        "automation": Node(http_twin, _http_wsman(http_twin)),
+        "Administrator": Node(
+            http_twin, _http_wsman(http_twin, auth="negotiate", user="Administrator", password="admin-pass")
+        ),
+    }
+    barrier = threading.Barrier(len(nodes))
+    failures: list[BaseException] = []
+
+    def work(n: Node) -> None:
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(5):
+                assert not n.run("Get-VpnServerConfiguration", TunnelType="IKEv2").had_errors
+                assert not n.run("Get-ItemProperty", Path=SSTP).had_errors
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in nodes.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for n in nodes.values():
+        n.close()
+    assert not failures
+    by_port: dict[int, set[str]] = {}
+    for e in http_twin.admin().log():
+        if e.get("wsman"):
+            by_port.setdefault(e["client_port"], set()).add(e["user"])
+    assert sorted(map(sorted, by_port.values())) == [["Administrator"], ["automation"]]
+
+
+# -- several nodes in one twin ---------------------------------------------------------------------
+def _node_admin(twin: RunningTwin, method: str, path: str, body: Any = None) -> Any:
+    return twin.admin()._call(method, f"nodes/{path}", body)
+
+
+@pytest.fixture
+def cluster(tls: TLSMaterial) -> Iterator[RunningTwin]:
+    running = start_twin("winrm", tls=tls, nodes=["rras1", "rras2", "rras3"])
+    yield running
+    running.stop()
+
+
+def test_one_twin_serves_several_nodes_with_their_own_state(cluster: RunningTwin) -> None:
+    assert [n["hostname"] for n in _node_admin(cluster, "GET", "")["nodes"]] == ["rras1", "rras2", "rras3"]
+    rras2 = Node(cluster, _wsman(cluster, path="rras2/wsman"))
+    rras3 = Node(cluster, _wsman(cluster, path="RRAS3/wsman"))
+    default = Node(cluster)  # /wsman is the first node
+    try:
+        rras2.run("Set-VpnServerConfiguration", "CustomPolicy", **BASELINE)
+        starts = _node_admin(cluster, "GET", "rras3/services")["RemoteAccess"]["start_count"]
+        assert not rras3.run("Restart-Service", "Force", Name="RemoteAccess").had_errors
+        default.run("Get-Service", Name="RemoteAccess")
+        props = _props(default.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output[0])
+        assert props["CustomPolicy"] is False
+    finally:
+        for n in (rras2, rras3, default):
+            n.close()
+
+    policy = {
+        h: _node_admin(cluster, "GET", f"{h}/state")["running"]["vpn"]["policies"]["IKEv2"]
+        for h in ("rras1", "rras2", "rras3")
+    }
+    assert [policy[h]["CustomPolicy"] for h in ("rras1", "rras2", "rras3")] == [False, True, False]
+    assert _node_admin(cluster, "GET", "rras2/state")["runtime"]["pending_restart"] == ["RemoteAccess"]
+    services = {h: _node_admin(cluster, "GET", f"{h}/services") for h in ("rras1", "rras3")}
+    assert services["rras3"]["RemoteAccess"]["start_count"] == starts + 1
+    assert services["rras1"]["RemoteAccess"]["start_count"] == starts
+    # The single-node routes still address the first node.
+    assert cluster.admin().state()["running"]["hostname"] == "rras1"
+    assert cluster.admin()._call("GET", "services") == services["rras1"]
+
+    log = cluster.admin().log()
+    assert {e["node"] for e in log} == {"rras1", "rras2", "rras3"}
+    rras2_log = _node_admin(cluster, "GET", "rras2/log")["entries"]
+    assert rras2_log and {e["node"] for e in rras2_log} == {"rras2"}
+    assert [e["cmdlet"] for e in rras2_log if e.get("write")] == ["Set-VpnServerConfiguration"]
+    assert all(e["path"] == "/rras2/wsman" for e in rras2_log)
+
+    with pytest.raises(WinRMTransportError) as info:
+        RunspacePool(_wsman(cluster, path="rras9/wsman")).open()
+    assert info.value.code == 404
+    assert cluster.admin()._call("GET", "nodes")["nodes"][1]["path"] == "/rras2/wsman"
+
+
+def test_per_node_admin_routes(cluster: RunningTwin) -> None:
+    assert _node_admin(cluster, "PUT", "rras2/vpn-sessions", {"count": 7})["vpn_sessions"] == 7
+    assert cluster.admin()._call("GET", "vpn-sessions")["vpn_sessions"] == 0
+    _node_admin(cluster, "POST", "rras3/service-faults", {"service": "RemoteAccess"})
+    assert _node_admin(cluster, "GET", "rras3/state")["runtime"]["vpn_sessions"] == 0
+    rras3 = Node(cluster, _wsman(cluster, path="rras3/wsman"))
+    try:
+        failed = rras3.run("Restart-Service", "Force", Name="RemoteAccess")
+        assert failed.had_errors or failed.streams.error
+    finally:
+        rras3.close()
+    assert _node_admin(cluster, "GET", "rras3/services")["RemoteAccess"]["status"] == "Stopped"
+    assert _node_admin(cluster, "GET", "rras1/services")["RemoteAccess"]["status"] == "Running"
+    boots = _node_admin(cluster, "POST", "rras3/reboot")["boot_count"]
+    assert boots == 2 and cluster.admin().state()["boot_count"] == 1
+    assert _node_admin(cluster, "GET", "rras3/services")["RemoteAccess"]["status"] == "Running"
+    _node_admin(cluster, "DELETE", "rras3/log")
+    assert _node_admin(cluster, "GET", "rras3/log")["entries"] == []
+    with pytest.raises(requests.HTTPError):
+        _node_admin(cluster, "GET", "rras9/state")
+
+
+def test_an_unreachable_node_drops_the_connection(cluster: RunningTwin) -> None:
+    rras2 = Node(cluster, _wsman(cluster, path="rras2/wsman"))
+    rras1 = Node(cluster)
+    try:
+        assert _node_admin(cluster, "PUT", "rras2/reachable", {"reachable": False}) == {
+            "node": "rras2",
+            "reachable": False,
+        }
+        with pytest.raises(requests.exceptions.ConnectionError):
+            rras2.run("Get-Service", Name="RemoteAccess")  # an open pool: the next request finds no host
+        with pytest.raises(requests.exceptions.ConnectionError):
+            RunspacePool(_wsman(cluster, path="rras2/wsman")).open()
+        assert not rras1.run("Get-Service", Name="RemoteAccess").had_errors  # the others are fine
+        dropped = [e for e in _node_admin(cluster, "GET", "rras2/log")["entries"] if e.get("unreachable")]
+        assert len(dropped) == 2 and {e["status"] for e in dropped} == {0}
+
+        _node_admin(cluster, "PUT", "rras2/reachable", {"reachable": True})
+        assert _node_admin(cluster, "GET", "rras2/reachable")["reachable"] is True
+        again = Node(cluster, _wsman(cluster, path="rras2/wsman"))
+        assert not again.run("Get-Service", Name="RemoteAccess").had_errors
+        again.close()
+    finally:
+        rras1.close()
+        try:
+            rras2.close()
+        except Exception:  # noqa: BLE001, S110 - its shell outlived the outage; closing may fail either way
+            pass
+
+
+def test_several_nodes_keep_their_data_dirs(tls: TLSMaterial, tmp_path: Any) -> None:
+    first = start_twin("winrm", tls=tls, nodes=["rras1", "rras2"], data_dir=tmp_path)
+    try:
+        n = Node(first, _wsman(first, path="rras2/wsman"))
+        n.run("Set-VpnServerConfiguration", "CustomPolicy", **BASELINE)
+        n.close()
+    finally:
+        first.stop()
+    assert (tmp_path / "rras2" / "saved-config.json").exists()
+    assert (tmp_path / "rras2" / "ntlm-users.txt").stat().st_mode & 0o077 == 0
+    second = start_twin("winrm", tls=tls, nodes=["rras1", "rras2"], data_dir=tmp_path)
+    try:
+        states = {h: _node_admin(second, "GET", f"{h}/state") for h in ("rras1", "rras2")}
+        assert states["rras2"]["running"]["vpn"]["policies"]["IKEv2"]["DHGroup"] == "Group14"
+        assert states["rras1"]["running"]["vpn"]["policies"]["IKEv2"]["DHGroup"] == "Group2"
     finally:
         second.stop()
