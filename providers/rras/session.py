@@ -36,7 +36,29 @@ class RrasCommandError(ProviderError):
 
 class RrasConnectionError(ProviderError):
     def __init__(self, node: str, endpoint: str, reason: str) -> None:
-        super().__init__(f"node {node}: cannot reach {endpoint}: {reason}")
+        super().__init__(f"node {node}: {reason}")
+
+
+def _explain(conn: NodeConnection, exc: BaseException, password: str) -> str:
+    """What went wrong with the node's WinRM endpoint, in the terms the user can act on."""
+    import requests
+    from pypsrp.exceptions import AuthenticationError, WinRMTransportError
+
+    detail = _clean(exc, password)
+    where = conn.endpoint
+    if isinstance(exc, AuthenticationError) or (isinstance(exc, WinRMTransportError) and exc.code == 401):
+        return (
+            f"WinRM at {where} refused the credentials of {conn.user!r} ({conn.auth}): check the secret "
+            f"{conn.password_key!r} and that the account may use PowerShell Remoting ({detail})"
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        trust = f"the caBundle {conn.ca_bundle}" if conn.ca_bundle else "the system's trusted CAs"
+        return f"the certificate of {where} is not trusted by {trust} ({detail})"
+    if isinstance(exc, WinRMTransportError):
+        return f"WinRM at {where} answered HTTP {exc.code} ({detail})"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"no answer from {where} in time ({detail})"
+    return f"cannot reach {where} ({detail})"
 
 
 @dataclass(frozen=True)
@@ -106,7 +128,7 @@ class NodeSession:
                 raise
             except Exception as exc:  # noqa: BLE001 - any transport/auth failure, reported by node
                 raise RrasConnectionError(
-                    self.conn.name, self.conn.endpoint, _clean(exc, self._password)
+                    self.conn.name, self.conn.endpoint, _explain(self.conn, exc, self._password)
                 ) from None
             self._pool = pool
         return self._pool
@@ -130,7 +152,7 @@ class NodeSession:
             except Exception as exc:  # noqa: BLE001 - transport failure mid-command
                 self._pool = None
                 raise RrasConnectionError(
-                    self.conn.name, self.conn.endpoint, _clean(exc, self._password)
+                    self.conn.name, self.conn.endpoint, _explain(self.conn, exc, self._password)
                 ) from None
             self.commands += 1
             if ps.had_errors or ps.streams.error:
