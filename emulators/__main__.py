@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from emulators.common import ensure_tls, start_twin
 
@@ -28,9 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls-dir", default=".twins/tls", help="where the local CA and server cert live")
     parser.add_argument("--data-dir", default=None, help="where the saved configuration is kept")
     parser.add_argument("--plain-http", action="store_true", help="serve HTTP (WinRM with encryption only)")
+    parser.add_argument(
+        "--nodes", default="", help="winrm: the node hostnames one twin serves, comma-separated"
+    )
     args = parser.parse_args(argv)
     tls = None if args.plain_http else ensure_tls(Path(args.tls_dir))
-    options = {"data_dir": args.data_dir} if args.data_dir else {}
+    options: dict[str, Any] = {"data_dir": args.data_dir} if args.data_dir else {}
+    if args.nodes:
+        if args.vendor != "winrm":
+            parser.error("--nodes is for the winrm twin only")
+        options["nodes"] = [n for n in args.nodes.split(",") if n]
     twin = start_twin(args.vendor, tls=tls, host=args.host, port=args.port, **options)
     print(f"{args.vendor} twin listening on {twin.url}", flush=True)
     stop = threading.Event()

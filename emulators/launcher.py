@@ -33,13 +33,22 @@ class TwinSpec:
     port: int
     user: str | None
     password_key: str | None
+    #: WinRM only: the node hostnames one twin serves (``/<hostname>/wsman``), and plain HTTP
+    nodes: tuple[str, ...] = ()
+    plain_http: bool = False
 
     @property
     def key(self) -> str:
         return f"{self.vendor}-{self.port}"
 
+    @property
+    def url(self) -> str:
+        return f"{'http' if self.plain_http else 'https'}://127.0.0.1:{self.port}"
+
 
 def stack_twins(stack_file: Path) -> list[TwinSpec]:
+    """The twins a stack points at: each local load balancer, and one WinRM twin per local port that
+    serves every managed node whose endpoint is on it (``https://127.0.0.1:<port>/<hostname>/wsman``)."""
     config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
     specs: dict[str, TwinSpec] = {}
     for cluster in config.get("aovpn:clusters") or []:
@@ -48,6 +57,24 @@ def stack_twins(stack_file: Path) -> list[TwinSpec]:
         if parts.hostname in LOCAL_HOSTS and parts.port:
             spec = TwinSpec(str(lb.get("kind")), parts.port, lb.get("user"), lb.get("passwordSecret"))
             specs.setdefault(spec.key, spec)
+        for node in cluster.get("nodes") or []:
+            management = node.get("management") or {}
+            parts = urlsplit(str(management.get("endpoint", "")))
+            if parts.hostname not in LOCAL_HOSTS or not parts.port:
+                continue
+            segments = [s for s in parts.path.split("/") if s]
+            hostname = segments[0] if len(segments) == 2 and segments[1].lower() == "wsman" else None
+            key = f"winrm-{parts.port}"
+            known = specs.get(key)
+            nodes = tuple(known.nodes if known else ()) + ((hostname,) if hostname else ())
+            specs[key] = TwinSpec(
+                "winrm",
+                parts.port,
+                management.get("user"),
+                management.get("passwordSecret"),
+                nodes=tuple(dict.fromkeys(nodes)),
+                plain_http=parts.scheme == "http",
+            )
     return list(specs.values())
 
 
@@ -91,7 +118,7 @@ def start(specs: list[TwinSpec]) -> None:
     for spec in specs:
         pid = _running_pid(spec)
         if pid:
-            print(f"  {spec.vendor} twin already running on https://127.0.0.1:{spec.port} (pid {pid})")
+            print(f"  {spec.vendor} twin already running on {spec.url} (pid {pid})")
             continue
         cmd = [
             sys.executable,
@@ -105,11 +132,16 @@ def start(specs: list[TwinSpec]) -> None:
             "--data-dir",
             str(TWIN_DIR / spec.key),
         ]
+        if spec.nodes:
+            cmd += ["--nodes", ",".join(spec.nodes)]
+        if spec.plain_http:
+            cmd.append("--plain-http")
         log = (TWIN_DIR / "run" / f"{spec.key}.log").open("ab")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         _wait_listening(spec.port, proc)
         _pid_file(spec).write_text(str(proc.pid))
-        print(f"  {spec.vendor} twin started on https://127.0.0.1:{spec.port} (pid {proc.pid})")
+        served = f" for {', '.join(spec.nodes)}" if spec.nodes else ""
+        print(f"  {spec.vendor} twin started on {spec.url}{served} (pid {proc.pid})")
 
 
 def stop(specs: list[TwinSpec]) -> None:
@@ -125,7 +157,7 @@ def status(specs: list[TwinSpec]) -> None:
     for spec in specs:
         pid = _running_pid(spec)
         state = f"running (pid {pid})" if pid else "stopped"
-        print(f"  {spec.vendor} twin https://127.0.0.1:{spec.port}: {state}")
+        print(f"  {spec.vendor} twin {spec.url}: {state}")
 
 
 def main(argv: list[str]) -> int:
