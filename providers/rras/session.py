@@ -51,7 +51,7 @@ def _explain(conn: NodeConnection, exc: BaseException, password: str) -> str:
             f"WinRM at {where} refused the credentials of {conn.user!r} ({conn.auth}): check the secret "
             f"{conn.password_key!r} and that the account may use PowerShell Remoting ({detail})"
         )
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
         trust = f"the caBundle {conn.ca_bundle}" if conn.ca_bundle else "the system's trusted CAs"
         return f"the certificate of {where} is not trusted by {trust} ({detail})"
     if isinstance(exc, WinRMTransportError):

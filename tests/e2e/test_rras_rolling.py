@@ -1,8 +1,11 @@
 """RRAS nodes over PowerShell Remoting end to end, behind each load-balancer twin.
 
-The real program and providers run through tests/engine against three WinRM twins (one per node) and an
-F5, Citrix ADC or Kemp LoadMaster twin. The twins' logs prove the roll: each node is drained on the load
-balancer, restarted, found Running, enabled again, and only then is the next node drained.
+The real program and providers run through tests/engine against three RRAS nodes and an F5, Citrix ADC or
+Kemp LoadMaster twin. The nodes are reached three ways: behind the F5 one WinRM twin serves all three
+(NTLM over HTTPS), behind the Citrix ADC each node has its own twin (Basic over HTTPS), behind the
+LoadMaster one twin serves all three over plain HTTP (NTLM with WinRM message encryption). The twins'
+logs prove the roll: each node is drained on the load balancer, restarted, found Running, enabled again,
+and only then is the next node drained.
 """
 
 from __future__ import annotations
@@ -32,10 +35,54 @@ PS_SSTP_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\SstpSvc\\Parameters"
 
 
 @dataclass
+class Node:
+    """One RRAS node: its own WinRM twin, or one of the nodes a shared twin serves at /<name>/wsman."""
+
+    name: str
+    twin: Any
+    shared: bool
+    auth: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.name}/wsman" if self.shared else "wsman"
+
+    @property
+    def url(self) -> str:
+        return f"{self.twin.url}/{self.path}"
+
+    def management(self) -> dict[str, Any]:
+        decl = {"endpoint": self.url, "user": USER, "passwordSecret": "rrasPassword", "auth": self.auth}
+        if self.twin.tls:
+            decl["caBundle"] = str(self.twin.tls.ca_path)
+        return decl
+
+    def admin(self, sub: str, method: str = "GET", body: Any = None) -> Any:
+        return self.twin.admin()._call(method, f"nodes/{self.name}/{sub}" if self.shared else sub, body)
+
+    def state(self) -> dict[str, Any]:
+        return dict(self.admin("state"))
+
+    def log(self, since: int = 0) -> list[dict[str, Any]]:
+        if self.shared:
+            return list(self.admin(f"log?since={since}")["entries"])
+        return list(self.twin.admin().log(since=since))
+
+    def set_reachable(self, reachable: bool) -> None:
+        if self.shared:
+            self.admin("reachable", "PUT", {"reachable": reachable})
+        elif reachable:
+            self.twin.admin().clear_faults()
+        else:
+            self.twin.admin().add_fault(path="^/wsman", action="reset", times=100000)
+
+
+@dataclass
 class Site:
     vendor: str
     lb: Any
-    nodes: list[Any]
+    nodes: list[Node]
+    twins: list[Any]
 
     @property
     def stack(self) -> str:
@@ -43,13 +90,21 @@ class Site:
 
 
 @pytest.fixture(scope="module", params=["f5", "citrix", "kemp"])
-def site(request: pytest.FixtureRequest, tls: Any) -> Any:
+def site(request: pytest.FixtureRequest, tls: Any, project: Project) -> Any:
     from emulators.common import start_twin
 
     lb = start_twin(request.param, tls=tls)
-    nodes = [start_twin("winrm", tls=tls, hostname=name) for name in NODES]
-    yield Site(request.param, lb, nodes)
-    for twin in (lb, *nodes):
+    vendor = request.param
+    if vendor == "citrix":  # a twin per node, Basic over HTTPS
+        twins = [start_twin("winrm", tls=tls, hostname=name) for name in NODES]
+        nodes = [Node(name, twin, False, "basic") for name, twin in zip(NODES, twins, strict=True)]
+    else:  # one twin serving the three nodes: NTLM over HTTPS (F5), NTLM sealed over plain HTTP (Kemp)
+        twins = [start_twin("winrm", tls=tls if vendor == "f5" else None, nodes=list(NODES))]
+        nodes = [Node(name, twins[0], True, "ntlm") for name in NODES]
+    made = Site(vendor, lb, nodes, twins)
+    project.write_stack(made.stack, [cluster_decl(made)], secrets())  # each test can also run alone
+    yield made
+    for twin in (lb, *twins):
         twin.stop()
 
 
@@ -67,15 +122,9 @@ def cluster_decl(site: Site, **changes: Any) -> dict[str, Any]:
             {
                 "name": name,
                 "address": address(i),
-                "management": {
-                    "endpoint": f"{twin.url}/wsman",
-                    "user": USER,
-                    "passwordSecret": "rrasPassword",
-                    "auth": "basic",
-                    "caBundle": str(twin.tls.ca_path),
-                },
+                "management": node.management(),
             }
-            for i, (name, twin) in enumerate(zip(NODES, site.nodes, strict=True), start=1)
+            for i, (name, node) in enumerate(zip(NODES, site.nodes, strict=True), start=1)
         ],
         "loadBalancer": {
             "kind": site.vendor,
@@ -100,13 +149,13 @@ def last_seq(twin: Any) -> int:
 
 
 def marks(site: Site) -> tuple[int, list[int]]:
-    return last_seq(site.lb), [last_seq(n) for n in site.nodes]
+    return last_seq(site.lb), [last_seq(n.twin) for n in site.nodes]
 
 
-def cmdlets(twin: Any, since: int = 0, write_only: bool = False) -> list[tuple[float, str]]:
+def cmdlets(node: Node, since: int = 0, write_only: bool = False) -> list[tuple[float, str]]:
     return [
         (e["ts"], e["cmdlet"])
-        for e in twin.admin().log(since=since)
+        for e in node.log(since=since)
         if e.get("cmdlet") and (e.get("write") or not write_only)
     ]
 
@@ -159,8 +208,8 @@ def assert_rolled(site: Site, since: tuple[int, list[int]], order: list[str]) ->
     lb_since, node_since = since
     windows = drain_windows(site, lb_since, order)
     previous_end = 0.0
-    for name, twin, seq in zip(NODES, site.nodes, node_since, strict=True):
-        log = cmdlets(twin, seq)
+    for name, node, seq in zip(NODES, site.nodes, node_since, strict=True):
+        log = cmdlets(node, seq)
         restarts = [ts for ts, c in log if c == "Restart-Service"]
         if name not in order:
             assert restarts == [], f"{name} was restarted"
@@ -177,8 +226,8 @@ def assert_rolled(site: Site, since: tuple[int, list[int]], order: list[str]) ->
 
 def assert_settled(site: Site) -> None:
     """Every node runs what its registry and policy say: nothing is waiting for a restart."""
-    for twin in site.nodes:
-        services = twin.admin()._call("GET", "/_twin/services")
+    for node in site.nodes:
+        services = node.admin("services")
         assert not any(s["pending_restart"] for s in services.values()), services
         assert all(s["status"] == "Running" for s in services.values()), services
 
@@ -213,27 +262,28 @@ def node_enabled(site: Site, i: int) -> bool:
     return states[0]
 
 
-def psrp(twin: Any) -> Any:
+def psrp(node: Node) -> Any:
     from pypsrp.powershell import RunspacePool
     from pypsrp.wsman import WSMan
 
     wsman = WSMan(
         "127.0.0.1",
-        port=twin.port,
+        port=node.twin.port,
+        path=node.path,
         username=USER,
         password=PASSWORD,
-        ssl=True,
-        auth="basic",
-        cert_validation=str(twin.tls.ca_path),
+        ssl=node.twin.tls is not None,
+        auth=node.auth,
+        cert_validation=str(node.twin.tls.ca_path) if node.twin.tls else True,
     )
     return RunspacePool(wsman)
 
 
-def run_on(twin: Any, *commands: tuple[str, dict[str, Any], tuple[str, ...]]) -> None:
+def run_on(node: Node, *commands: tuple[str, dict[str, Any], tuple[str, ...]]) -> None:
     """Someone at the node's console (through pypsrp): each command a cmdlet with bound parameters."""
     from pypsrp.powershell import PowerShell
 
-    with psrp(twin) as pool:
+    with psrp(node) as pool:
         ps = PowerShell(pool)
         for k, (cmdlet, params, switches) in enumerate(commands):
             if k:
@@ -251,8 +301,8 @@ def test_three_nodes_are_configured_and_a_second_up_sends_nothing(project: Proje
     since = marks(site)
     project.write_stack(site.stack, [cluster_decl(site)], secrets())
     project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
-    for twin in site.nodes:
-        running = twin.admin().state()["running"]
+    for node in site.nodes:
+        running = node.state()["running"]
         policy = running["vpn"]["policies"]["IKEv2"]
         assert policy["CustomPolicy"] is True
         assert (policy["EncryptionMethod"], policy["DHGroup"], policy["PfsGroup"]) == (
@@ -269,24 +319,24 @@ def test_three_nodes_are_configured_and_a_second_up_sends_nothing(project: Proje
 
     since = marks(site)
     again = project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
-    for twin, seq in zip(site.nodes, since[1], strict=True):
-        assert cmdlets(twin, seq) == [], again.output
+    for node, seq in zip(site.nodes, since[1], strict=True):
+        assert cmdlets(node, seq) == [], again.output
     assert [e for e in site.lb.admin().log(since=since[0]) if e.get("write")] == []
 
 
 def test_a_policy_change_restarts_the_nodes_one_at_a_time(project: Project, site: Site) -> None:
-    for twin in site.nodes:
-        twin.admin()._call("PUT", "/_twin/vpn-sessions", {"count": 5})
+    for node in site.nodes:
+        node.admin("vpn-sessions", "PUT", {"count": 5})
     since = marks(site)
     ipsec = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256"}
     project.write_stack(site.stack, [cluster_decl(site, ipsec=ipsec)], {})
     preview = project.engine("preview", stack=site.stack, check=True)
     assert all(f"vpn-ras-{n}-restart" in preview.output for n in NODES), preview.output
     project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
-    for twin in site.nodes:
-        effective = twin.admin()._call("GET", "/_twin/effective")
+    for node in site.nodes:
+        effective = node.admin("effective")
         assert effective["RemoteAccess"]["vpn"]["policies"]["IKEv2"]["EncryptionMethod"] == "AES256"
-        sessions = twin.admin()._call("GET", "/_twin/vpn-sessions")
+        sessions = node.admin("vpn-sessions")
         assert sessions["sessions_dropped"] >= 5  # what a restart costs: why nodes are drained first
     assert_rolled(site, since, list(NODES))
     assert_settled(site)
@@ -306,7 +356,7 @@ def test_drift_on_a_node_is_found_and_repaired_restarting_only_that_node(
     assert drift.exit_code == 7, drift.output
     since = marks(site)
     project.engine("up", "--yes", "--skip-preview", "--refresh", stack=site.stack, check=True)
-    running = site.nodes[1].admin().state()["running"]
+    running = site.nodes[1].state()["running"]
     assert running["vpn"]["policies"]["IKEv2"]["EncryptionMethod"] == "AES256"
     assert running["registry"][IKEV2_KEY]["EnableServerFragmentation"] == {"kind": "DWord", "value": 1}
     assert_rolled(site, since, ["rras2"])
@@ -315,7 +365,7 @@ def test_drift_on_a_node_is_found_and_repaired_restarting_only_that_node(
 
 
 def test_a_node_that_fails_to_restart_stops_the_roll_drained(project: Project, site: Site) -> None:
-    site.nodes[1].admin()._call("POST", "/_twin/service-faults", {"service": "RemoteAccess", "times": 1})
+    site.nodes[1].admin("service-faults", "POST", {"service": "RemoteAccess", "times": 1})
     since = marks(site)
     ipsec = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256", "saLifeTimeSeconds": 14400}
     project.write_stack(site.stack, [cluster_decl(site, ipsec=ipsec)], {})
@@ -337,14 +387,16 @@ def test_a_node_that_fails_to_restart_stops_the_roll_drained(project: Project, s
 
 def test_a_node_unreachable_mid_roll_stops_it_cleanly(project: Project, site: Site) -> None:
     first, second = site.nodes[0], site.nodes[1]
-    first.backend.restart_seconds = 1.0  # time to lose the second node while the first restarts
-    watched = last_seq(first)
+    first_backend = first.twin.app.backend  # the first node's backend, also in a shared twin
+    assert first_backend.hostname == "rras1"
+    first_backend.restart_seconds = 1.0  # time to lose the second node while the first restarts
+    watched = last_seq(first.twin)
 
     def lose_second_node() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if any(c == "Restart-Service" for _, c in cmdlets(first, watched)):
-                second.admin().add_fault(path="^/wsman", action="reset", times=100000)
+                second.set_reachable(False)
                 return
             time.sleep(0.02)
 
@@ -357,8 +409,8 @@ def test_a_node_unreachable_mid_roll_stops_it_cleanly(project: Project, site: Si
         run = project.engine("up", "--yes", "--skip-preview", stack=site.stack)
     finally:
         watcher.join(timeout=130)
-        first.backend.restart_seconds = 0.0
-        second.admin().clear_faults()
+        first_backend.restart_seconds = 0.0
+        second.set_reachable(True)
     assert run.exit_code != 0, run.output
     assert "rolling restart stopped at node rras2 (it is still drained on the load balancer)" in run.output
     assert "node rras2: cannot reach" in run.output and "Traceback" not in run.output
@@ -374,8 +426,8 @@ def test_a_node_unreachable_mid_roll_stops_it_cleanly(project: Project, site: Si
 def test_sstp_offload_and_a_translated_address_reach_every_node(project: Project, site: Site) -> None:
     from tests.e2e.test_f5_sstp import certificate
 
-    def sstp_values(twin: Any) -> dict[str, Any]:
-        return dict(twin.admin().state()["running"]["registry"][SSTP_KEY])
+    def sstp_values(node: Node) -> dict[str, Any]:
+        return dict(node.state()["running"]["registry"][SSTP_KEY])
 
     # SSTP passed through: the hashes of RRAS's own certificate binding are RRAS's, left alone
     rras_own = [sstp_values(t) for t in site.nodes]
@@ -391,8 +443,8 @@ def test_sstp_offload_and_a_translated_address_reach_every_node(project: Project
     since = marks(site)
     project.write_stack(site.stack, [decl], {"sstpCertificate": cert, "sstpKey": key})
     project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
-    for twin in site.nodes:
-        registry = twin.admin().state()["running"]["registry"]
+    for node in site.nodes:
+        registry = node.state()["running"]["registry"]
         sstp = registry[SSTP_KEY]
         assert sstp["UseHttps"] == {"kind": "DWord", "value": 0}
         assert sstp["isHashConfiguredByAdmin"] == {"kind": "DWord", "value": 1}
@@ -400,7 +452,7 @@ def test_sstp_offload_and_a_translated_address_reach_every_node(project: Project
         assert sstp["SHA256CertificateHash"]["value"].lower() == digest  # the load balancer's certificate
         assert "SHA1CertificateHash" not in sstp
         assert registry[IKEEXT_KEY]["IkeNumEstablishedForInitialQuery"] == {"kind": "DWord", "value": 50000}
-        effective = twin.admin()._call("GET", "/_twin/effective")  # what the restarted services read
+        effective = node.admin("effective")  # what the restarted services read
         assert effective["IKEEXT"][IKEEXT_KEY]["IkeNumEstablishedForInitialQuery"]["value"] == 50000
         assert effective["RemoteAccess"][SSTP_KEY]["UseHttps"]["value"] == 0
     assert_rolled(site, since, list(NODES))
@@ -414,11 +466,11 @@ def test_sstp_offload_and_a_translated_address_reach_every_node(project: Project
     decl["clientAddress"] = "preserved"
     project.write_stack(site.stack, [decl], {})
     project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
-    for twin in site.nodes:
-        registry = twin.admin().state()["running"]["registry"]
+    for node in site.nodes:
+        registry = node.state()["running"]["registry"]
         assert not {"UseHttps", "isHashConfiguredByAdmin"} & set(registry[SSTP_KEY])
         assert "IkeNumEstablishedForInitialQuery" not in registry.get(IKEEXT_KEY, {})
-        effective = twin.admin()._call("GET", "/_twin/effective")
+        effective = node.admin("effective")
         assert "UseHttps" not in effective["RemoteAccess"][SSTP_KEY]
     assert_rolled(site, since, list(NODES))
     assert_settled(site)

@@ -80,3 +80,31 @@ def test_basic_auth_over_http_is_refused():
     ]
     msgs = problems([cluster(nodes=nodes)])
     assert any("Basic authentication is only allowed over HTTPS" in m for m in msgs)
+
+
+def test_connection_failures_are_explained_in_terms_the_user_can_act_on():
+    import requests
+    from pypsrp.exceptions import AuthenticationError, WinRMTransportError
+
+    from providers.rras.session import NodeConnection, _explain
+
+    conn = NodeConnection("rras1", "https://rras1:5986/wsman", "LAB\\svc", "rrasPassword", "ntlm", "ca.pem")
+    secret = "s3cret-pass"
+    cases = {
+        AuthenticationError(f"Failed to authenticate the user LAB\\svc with ntlm ({secret})"): (
+            "refused the credentials of 'LAB\\\\svc' (ntlm): check the secret 'rrasPassword'"
+        ),
+        requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"): (
+            "the certificate of https://rras1:5986/wsman is not trusted by the caBundle ca.pem"
+        ),
+        requests.exceptions.SSLError("EOF occurred in violation of protocol (_ssl.c:2427)"): (
+            "cannot reach https://rras1:5986/wsman"
+        ),
+        WinRMTransportError("http", 500, ""): "WinRM at https://rras1:5986/wsman answered HTTP 500",
+        requests.exceptions.ReadTimeout("read timed out"): "no answer from https://rras1:5986/wsman in time",
+        requests.exceptions.ConnectionError("Connection refused"): "cannot reach https://rras1:5986/wsman",
+    }
+    for exc, wanted in cases.items():
+        text = _explain(conn, exc, secret)
+        assert wanted in text, (exc, text)
+        assert secret not in text
