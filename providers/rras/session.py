@@ -51,6 +51,16 @@ def _explain(conn: NodeConnection, exc: BaseException, password: str) -> str:
             f"WinRM at {where} refused the credentials of {conn.user!r} ({conn.auth}): check the secret "
             f"{conn.password_key!r} and that the account may use PowerShell Remoting ({detail})"
         )
+    if conn.auth == "kerberos" and "gssapi" in detail.lower():
+        return (
+            f"Kerberos is not available on this machine for {where}: install pyspnego[kerberos] and a "
+            f"krb5.conf for the node's realm, or declare auth: ntlm ({detail})"
+        )
+    if conn.auth == "credssp" and "did not response CredSSP" in detail:
+        return (
+            f"WinRM at {where} does not offer CredSSP: enable it on the node "
+            f"(Enable-WSManCredSSP -Role Server) or declare auth: ntlm ({detail})"
+        )
     if isinstance(exc, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
         trust = f"the caBundle {conn.ca_bundle}" if conn.ca_bundle else "the system's trusted CAs"
         return f"the certificate of {where} is not trusted by {trust} ({detail})"

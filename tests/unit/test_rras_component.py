@@ -108,3 +108,9 @@ def test_connection_failures_are_explained_in_terms_the_user_can_act_on():
         text = _explain(conn, exc, secret)
         assert wanted in text, (exc, text)
         assert secret not in text
+    kerberos = NodeConnection("rras1", "https://rras1:5986/wsman", "svc@LAB", "k", "kerberos", None)
+    missing = ImportError("GSSAPIProxy requires the Python gssapi library: No module named 'gssapi'")
+    assert "Kerberos is not available on this machine" in _explain(kerberos, missing, secret)
+    credssp = NodeConnection("rras1", "https://rras1:5986/wsman", "LAB\\svc", "k", "credssp", None)
+    refused = Exception("The server did not response CredSSP being an available authentication method")
+    assert "does not offer CredSSP: enable it on the node" in _explain(credssp, refused, secret)
