@@ -19,7 +19,6 @@ object by name and adopts it by its marker).
 
 from __future__ import annotations
 
-import atexit
 import json
 import sys
 import threading
@@ -30,9 +29,10 @@ from urllib.parse import quote
 
 import requests
 
+from providers.common.clients import PerProcess
 from providers.common.device import Device, SecretConfig
-from providers.common.errors import ApplianceError, connection_reason
-from providers.common.http import make_session
+from providers.common.errors import ApplianceError
+from providers.common.http import make_session, transport_error
 
 BASE = "/nitro/v1/config"
 TIMEOUT = (10, 60)  # connect, read (seconds)
@@ -165,26 +165,9 @@ class NitroClient:
                 verify=self.device.verify(),
                 timeout=timeout,
             )
-        except requests.exceptions.SSLError as exc:
-            raise ApplianceError(
-                device=self.device.host,
-                obj=path.split("?", 1)[0],
-                operation=method,
-                status=None,
-                code="TLS",
-                message=(
-                    f"TLS certificate verification failed ({connection_reason(exc)}); "
-                    "check loadBalancer.caBundle"
-                ),
-            ) from None
         except requests.RequestException as exc:
-            raise ApplianceError(
-                device=self.device.host,
-                obj=path.split("?", 1)[0],
-                operation=method,
-                status=None,
-                code=None,
-                message=f"cannot reach the device ({connection_reason(exc)}), retried with backoff",
+            raise transport_error(
+                self.device.host, path.split("?", 1)[0], method, exc, retried=True
             ) from None
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[requests.Response, Any]:
@@ -299,25 +282,10 @@ def _errorcode(data: Any) -> int:
 
 
 # -- one client per device and process -----------------------------------------------------------
-_CLIENTS: dict[tuple[str, str], NitroClient] = {}
-_CLIENTS_LOCK = threading.Lock()
+_CLIENTS: PerProcess[NitroClient] = PerProcess()
+#: Save (where this process wrote) and log out of every ADC; also runs at provider-host exit.
+close_all = _CLIENTS.close_all
 
 
 def client_for(device: Device, secrets: SecretConfig) -> NitroClient:
-    key = (device.url, device.user)
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(key)
-        if client is None:
-            client = NitroClient(device, secrets.password(device))
-            _CLIENTS[key] = client
-        return client
-
-
-@atexit.register
-def close_all() -> None:
-    """Save (where this process wrote) and log out of every ADC; runs at provider-host exit."""
-    with _CLIENTS_LOCK:
-        clients = list(_CLIENTS.values())
-        _CLIENTS.clear()
-    for client in clients:
-        client.close()
+    return _CLIENTS.get((device.url, device.user), lambda: NitroClient(device, secrets.password(device)))

@@ -6,6 +6,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from providers.common.errors import ApplianceError, connection_reason
+
 # Idempotent methods may be retried on transient failures (connection resets, 502/503/504).
 # POST and PATCH are never retried after the request was sent: a create that reached the appliance
 # but lost its answer must not be sent twice. Connection errors before sending are retried for all.
@@ -36,3 +38,29 @@ def make_session(
     # Callers pass verify= on every request: requests lets REQUESTS_CA_BUNDLE from the environment
     # override a Session's own verify, but never an explicit per-request CA path.
     return session
+
+
+def transport_error(
+    device: str, obj: str, operation: str, exc: requests.RequestException, *, retried: bool
+) -> ApplianceError:
+    """The ApplianceError for a request that got no HTTP answer: TLS verification or the connection."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ApplianceError(
+            device=device,
+            obj=obj,
+            operation=operation,
+            status=None,
+            code="TLS",
+            message=(
+                f"TLS certificate verification failed ({connection_reason(exc)}); check loadBalancer.caBundle"
+            ),
+        )
+    return ApplianceError(
+        device=device,
+        obj=obj,
+        operation=operation,
+        status=None,
+        code=None,
+        message=f"cannot reach the device ({connection_reason(exc)})"
+        + (", retried with backoff" if retried else ""),
+    )

@@ -8,7 +8,6 @@ expired token answers 401 "X-F5-Auth-Token does not exist." (re-login once and r
 
 from __future__ import annotations
 
-import atexit
 import re
 import sys
 import threading
@@ -18,9 +17,10 @@ from urllib.parse import quote
 
 import requests
 
+from providers.common.clients import PerProcess
 from providers.common.device import Device, SecretConfig
 from providers.common.errors import ApplianceError, connection_reason
-from providers.common.http import make_session
+from providers.common.http import make_session, transport_error
 
 F5_CODE = re.compile(r"^\s*([0-9a-fA-F]{8}:\d+):\s*(.*)$", re.S)
 TIMEOUT = (10, 60)  # connect, read (seconds)
@@ -141,27 +141,8 @@ class F5Client:
                 verify=self.device.verify(),
                 timeout=TIMEOUT,
             )
-        except requests.exceptions.SSLError as exc:
-            raise ApplianceError(
-                device=self.device.host,
-                obj=path,
-                operation=method,
-                status=None,
-                code="TLS",
-                message=(
-                    f"TLS certificate verification failed ({connection_reason(exc)}); "
-                    "check loadBalancer.caBundle"
-                ),
-            ) from None
         except requests.RequestException as exc:
-            raise ApplianceError(
-                device=self.device.host,
-                obj=path,
-                operation=method,
-                status=None,
-                code=None,
-                message=f"cannot reach the device ({connection_reason(exc)}), retried with backoff",
-            ) from None
+            raise transport_error(self.device.host, path, method, exc, retried=True) from None
 
     def request(self, method: str, path: str, body: Any = None, *, what: str = "") -> requests.Response:
         self._ensure_token()
@@ -271,26 +252,11 @@ class F5Client:
 
 
 # -- one client per device and process -----------------------------------------------------------
-_CLIENTS: dict[tuple[str, str], F5Client] = {}
-_CLIENTS_LOCK = threading.Lock()
+_CLIENTS: PerProcess[F5Client] = PerProcess()
 
 
 def client_for(device: Device, secrets: SecretConfig) -> F5Client:
-    key = (device.url, device.user)
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(key)
-        if client is None:
-            client = F5Client(device, secrets.password(device))
-            _CLIENTS[key] = client
-        if device.sync_group:
-            client.sync_groups.add(device.sync_group)
-        return client
-
-
-@atexit.register
-def _close_all() -> None:
-    with _CLIENTS_LOCK:
-        clients = list(_CLIENTS.values())
-        _CLIENTS.clear()
-    for client in clients:
-        client.close()
+    client = _CLIENTS.get((device.url, device.user), lambda: F5Client(device, secrets.password(device)))
+    if device.sync_group:
+        client.sync_groups.add(device.sync_group)
+    return client

@@ -14,7 +14,6 @@ the request was sent (an ``addvs`` whose answer was lost must not be sent twice)
 
 from __future__ import annotations
 
-import atexit
 import threading
 import time
 from typing import Any
@@ -25,9 +24,10 @@ from defusedxml import ElementTree
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from providers.common.clients import PerProcess
 from providers.common.device import Device, SecretConfig
-from providers.common.errors import ApplianceError, connection_reason
-from providers.common.http import make_session
+from providers.common.errors import ApplianceError
+from providers.common.http import make_session, transport_error
 
 TIMEOUT = (10, 60)
 READ_COMMANDS = frozenset({"showvs", "listvs", "showrs", "get", "getall", "listcert"})
@@ -86,27 +86,8 @@ class KempClient:
                 verify=self.device.verify(),
                 timeout=TIMEOUT,
             )
-        except requests.exceptions.SSLError as exc:
-            raise ApplianceError(
-                device=self.device.host,
-                obj=what,
-                operation=command,
-                status=None,
-                code="TLS",
-                message=(
-                    f"TLS certificate verification failed ({connection_reason(exc)}); "
-                    "check loadBalancer.caBundle"
-                ),
-            ) from None
         except requests.RequestException as exc:
-            raise ApplianceError(
-                device=self.device.host,
-                obj=what,
-                operation=command,
-                status=None,
-                code=None,
-                message=f"cannot reach the device ({connection_reason(exc)})",
-            ) from None
+            raise transport_error(self.device.host, what, command, exc, retried=False) from None
         if resp.status_code == 401:
             error = ApplianceError(
                 device=self.device.host,
@@ -173,24 +154,8 @@ def fields(element: Element | None) -> dict[str, str]:
     return {child.tag: (child.text or "").strip() for child in element if len(child) == 0}
 
 
-_CLIENTS: dict[tuple[str, str], KempClient] = {}
-_CLIENTS_LOCK = threading.Lock()
+_CLIENTS: PerProcess[KempClient] = PerProcess()
 
 
 def client_for(device: Device, secrets: SecretConfig) -> KempClient:
-    key = (device.url, device.user)
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(key)
-        if client is None:
-            client = KempClient(device, secrets.password(device))
-            _CLIENTS[key] = client
-        return client
-
-
-@atexit.register
-def _close_all() -> None:
-    with _CLIENTS_LOCK:
-        clients = list(_CLIENTS.values())
-        _CLIENTS.clear()
-    for client in clients:
-        client.close()
+    return _CLIENTS.get((device.url, device.user), lambda: KempClient(device, secrets.password(device)))

@@ -12,13 +12,13 @@ Basic only over HTTPS.
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from providers.common.clients import PerProcess
 from providers.common.device import SecretConfig
 from providers.common.errors import ConfigurationError, ProviderError
 
@@ -204,25 +204,11 @@ def _clean(exc: BaseException, password: str) -> str:
     return text[:400]
 
 
-_SESSIONS: dict[tuple[str, str], NodeSession] = {}
-_SESSIONS_LOCK = threading.Lock()
+_SESSIONS: PerProcess[NodeSession] = PerProcess()
 
 
 def session_for(conn: NodeConnection, secrets: SecretConfig) -> NodeSession:
-    key = (conn.endpoint, conn.user)
-    with _SESSIONS_LOCK:
-        session = _SESSIONS.get(key)
-        if session is None:
-            password = secrets.value(conn.password_key, f"node {conn.name}", "<password>")
-            session = NodeSession(conn, password)
-            _SESSIONS[key] = session
-        return session
+    def make() -> NodeSession:
+        return NodeSession(conn, secrets.value(conn.password_key, f"node {conn.name}", "<password>"))
 
-
-@atexit.register
-def _close_all() -> None:
-    with _SESSIONS_LOCK:
-        sessions = list(_SESSIONS.values())
-        _SESSIONS.clear()
-    for session in sessions:
-        session.close()
+    return _SESSIONS.get((conn.endpoint, conn.user), make)

@@ -174,3 +174,26 @@ def test_f5_destination_echoes_are_normalised(echo, expected):
 def test_f5_monitor_echo_trailing_space_is_not_drift():
     assert _monitor("/Common/gateway_icmp ") == "/Common/gateway_icmp"
     assert _monitor(None) == ""
+
+
+def test_a_request_without_an_answer_names_the_device_object_and_cause():
+    import requests
+
+    from providers.common.http import transport_error
+
+    tls = transport_error(
+        "bigip:443",
+        "/mgmt/tm/ltm/pool",
+        "GET",
+        requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+        retried=True,
+    )
+    assert (tls.code, tls.status) == ("TLS", None)
+    assert "TLS certificate verification failed" in str(tls) and "check loadBalancer.caBundle" in str(tls)
+    refused = requests.exceptions.ConnectionError("Connection refused")
+    assert str(transport_error("lm:443", "showvs", "showvs", refused, retried=False)).endswith(
+        "lm:443: showvs showvs failed: no response: cannot reach the device (connection refused)"
+    )
+    assert "cannot reach the device (connection refused), retried with backoff" in str(
+        transport_error("adc:443", "server", "GET", refused, retried=True)
+    )
