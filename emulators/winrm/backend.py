@@ -335,14 +335,7 @@ class RrasBackend(TwinBackend):
         ServiceError("StartServiceFailed") when an injected start fault fires.
         """
         with self.lock:
-            running_dependents = [d for d in self._all_dependents(name) if self.status.get(d) == "Running"]
-            if running_dependents and not force:
-                raise ServiceError(
-                    "ServiceHasDependentServices",
-                    name,
-                    f"Cannot stop service '{self.describe(name)}' because it has dependent services. "
-                    "It can only be stopped if the Force flag is set.",
-                )
+            running_dependents = self._dependents_to_stop(name, force)
             stopping = [*running_dependents, name] if self.status.get(name) == "Running" else []
             for svc in stopping:
                 self.status[svc] = "StopPending"
@@ -359,18 +352,23 @@ class RrasBackend(TwinBackend):
 
     def stop_service(self, name: str, force: bool) -> None:
         with self.lock:
-            running_dependents = [d for d in self._all_dependents(name) if self.status.get(d) == "Running"]
-            if running_dependents and not force:
-                raise ServiceError(
-                    "ServiceHasDependentServices",
-                    name,
-                    f"Cannot stop service '{self.describe(name)}' because it has dependent services. "
-                    "It can only be stopped if the Force flag is set.",
-                )
+            running_dependents = self._dependents_to_stop(name, force)
             for svc in [*running_dependents, name]:
                 if self.status.get(svc) == "Running":
                     self.status[svc] = "Stopped"
                     self._drop_sessions(svc)
+
+    def _dependents_to_stop(self, name: str, force: bool) -> list[str]:
+        """The running services that depend on ``name`` (under the lock); refused without ``force``."""
+        running = [d for d in self._all_dependents(name) if self.status.get(d) == "Running"]
+        if running and not force:
+            raise ServiceError(
+                "ServiceHasDependentServices",
+                name,
+                f"Cannot stop service '{self.describe(name)}' because it has dependent services. "
+                "It can only be stopped if the Force flag is set.",
+            )
+        return running
 
     def start_service(self, name: str, on_wait: Callable[[str], None] | None = None) -> None:
         self._start_one(name, on_wait)
