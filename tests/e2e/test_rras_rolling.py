@@ -364,25 +364,32 @@ def test_drift_on_a_node_is_found_and_repaired_restarting_only_that_node(
     assert project.engine("preview", "--refresh", "--expect-no-changes", stack=site.stack).exit_code == 0
 
 
+def assert_stopped_at_rras2_then_finished(
+    project: Project, site: Site, run: Any, since: tuple[int, list[int]], cause: str
+) -> None:
+    """The roll stopped at rras2, left drained, rras1 done and rras3 untouched; the next up finishes it."""
+    assert run.exit_code != 0, run.output
+    assert "rolling restart stopped at node rras2 (it is still drained on the load balancer)" in run.output
+    assert "left as they are (rras3)" in run.output and cause in run.output
+    assert "Traceback" not in run.output and PASSWORD not in run.output
+    assert [c for _, c in cmdlets(site.nodes[2], since[1][2]) if c == "Restart-Service"] == []
+    assert (node_enabled(site, 1), node_enabled(site, 2), node_enabled(site, 3)) == (True, False, True)
+
+    since = marks(site)
+    project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
+    assert_rolled(site, since, ["rras2", "rras3"])
+    assert_settled(site)
+    assert all(node_enabled(site, i) for i in (1, 2, 3))
+
+
 def test_a_node_that_fails_to_restart_stops_the_roll_drained(project: Project, site: Site) -> None:
     site.nodes[1].admin("service-faults", "POST", {"service": "RemoteAccess", "times": 1})
     since = marks(site)
     ipsec = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256", "saLifeTimeSeconds": 14400}
     project.write_stack(site.stack, [cluster_decl(site, ipsec=ipsec)], {})
     run = project.engine("up", "--yes", "--skip-preview", stack=site.stack)
-    assert run.exit_code != 0, run.output
-    assert "rolling restart stopped at node rras2 (it is still drained on the load balancer)" in run.output
-    assert "left as they are (rras3)" in run.output and "Traceback" not in run.output
-    assert PASSWORD not in run.output
-    assert [ts for ts, c in cmdlets(site.nodes[2], since[1][2]) if c == "Restart-Service"] == []
-    assert (node_enabled(site, 1), node_enabled(site, 2), node_enabled(site, 3)) == (True, False, True)
-
     # Fixed (the fault was for one start): the next up finishes the roll from the failed node on.
-    since = marks(site)
-    project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
-    assert_rolled(site, since, ["rras2", "rras3"])
-    assert_settled(site)
-    assert all(node_enabled(site, i) for i in (1, 2, 3))
+    assert_stopped_at_rras2_then_finished(project, site, run, since, "left as they are (rras3)")
 
 
 def test_a_node_unreachable_mid_roll_stops_it_cleanly(project: Project, site: Site) -> None:
@@ -411,16 +418,7 @@ def test_a_node_unreachable_mid_roll_stops_it_cleanly(project: Project, site: Si
         watcher.join(timeout=130)
         first_backend.restart_seconds = 0.0
         second.set_reachable(True)
-    assert run.exit_code != 0, run.output
-    assert "rolling restart stopped at node rras2 (it is still drained on the load balancer)" in run.output
-    assert "node rras2: cannot reach" in run.output and "Traceback" not in run.output
-    assert [c for _, c in cmdlets(site.nodes[2], since[1][2]) if c == "Restart-Service"] == []
-    assert (node_enabled(site, 1), node_enabled(site, 2), node_enabled(site, 3)) == (True, False, True)
-
-    since = marks(site)
-    project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
-    assert_rolled(site, since, ["rras2", "rras3"])
-    assert_settled(site)
+    assert_stopped_at_rras2_then_finished(project, site, run, since, "node rras2: cannot reach")
 
 
 def test_sstp_offload_and_a_translated_address_reach_every_node(project: Project, site: Site) -> None:
