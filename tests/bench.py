@@ -1,7 +1,7 @@
 """``./run bench``: round trips, writes and wall time of the F5 path under injected latency.
 
 Starts an F5 twin in this process, copies the project to a temporary directory, and runs through
-tests/engine: a first ``up`` (create), a second ``up`` (nothing to change), ``preview --refresh``
+the real Pulumi CLI: a first ``up`` (create), a second ``up`` (nothing to change), ``preview --refresh``
 (the drift check) and ``destroy``, each at several injected per-request latencies. Prints a Markdown
 table (BENCHMARKS.md keeps the last one). Wall time includes starting the program and the provider host.
 """
@@ -53,7 +53,7 @@ def measure(project: Project, twin: Any, stack: str, args: list[str]) -> dict[st
     admin = twin.admin()
     admin.clear_log()
     start = time.perf_counter()
-    run = project.engine(*args, stack=stack)
+    run = project.pulumi(*args, stack=stack)
     wall = time.perf_counter() - start
     counters = admin.counters()
     logins = sum(
@@ -87,7 +87,7 @@ def measure_rras(project: Project, lb: Any, nodes: list[Any], stack: str, args: 
     for twin in (lb, *nodes):
         twin.admin().clear_log()
     start = time.perf_counter()
-    run = project.engine(*args, stack=stack)
+    run = project.pulumi(*args, stack=stack)
     wall = time.perf_counter() - start
     entries = [e for twin in nodes for e in twin.admin().log()]
     return {

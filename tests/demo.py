@@ -1,62 +1,93 @@
-"""``./run demo``: start the local appliance twins and provision stacks/Pulumi.local.yaml against them.
+"""``./run demo``: start the local appliance twins and provision stacks/Pulumi.local.yaml against them with
+the real Pulumi CLI, on a local file backend (.state/). Safe to run twice: the second run changes nothing.
 
-Uses the real Pulumi CLI when it is installed, otherwise tests/engine (the project's stand-in for the
-engine), and says which. Safe to run twice: the second run finds nothing to change.
+``./run pulumi ARGS`` runs the same CLI with the same backend and passphrase, e.g.
+``./run pulumi stack output --stack local`` or ``./run pulumi preview --refresh --stack local``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from tests.pulumi_cli import cli_env, cli_version, pulumi_bin
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "local"
+BACKEND = ROOT / ".state"
+HOME = ROOT / ".state" / "pulumi-home"
 # The local stack's secrets are the twins' passwords only; this passphrase protects nothing else.
 LOCAL_PASSPHRASE = "aovpn-local-twins"
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("PULUMI_CONFIG_PASSPHRASE", LOCAL_PASSPHRASE)
-    env.setdefault("PULUMI_BACKEND_URL", (ROOT / ".state").as_uri())
-    env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
-    (ROOT / ".state").mkdir(exist_ok=True)
-    return env
+def _pulumi(*args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [pulumi_bin(), *args],
+        cwd=ROOT,
+        env=cli_env(BACKEND, HOME, LOCAL_PASSPHRASE),
+        text=True,
+        capture_output=capture,
+        check=False,
+    )
 
 
-def _run(cmd: list[str], env: dict[str, str], *, capture: bool = False) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=ROOT, env=env, text=True, capture_output=capture, check=False)
+def set_aside_foreign_checkpoint(stack: str) -> Path | None:
+    """A checkpoint the CLI would refuse ("snapshot integrity failure": its ``magic`` is not the sha256 of
+    its ``version``), as the project's earlier stand-in engine wrote them, is moved aside so the CLI can
+    start the stack afresh. Nothing is lost on the twins: the next ``up`` finds the objects carrying this
+    stack's ownership marker and adopts them."""
+    path = BACKEND / ".pulumi" / "stacks" / "aovpn" / f"{stack}.json"
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text())
+        checkpoint = doc.get("checkpoint") or {}
+        latest = checkpoint.get("latest") or {}
+        manifest = latest.get("manifest") or {}
+        version = str(manifest.get("version", ""))
+        ok = manifest.get("magic") == hashlib.sha256(version.encode()).hexdigest()
+    except (OSError, ValueError, AttributeError):
+        ok = False
+    if ok:
+        return None
+    aside = path.with_name(f"{path.name}.refused-{int(time.time())}")
+    path.rename(aside)
+    for extra in (path.with_name(path.name + ".bak"), path.with_name(path.name + ".attrs")):
+        extra.unlink(missing_ok=True)
+    return aside
 
 
 def main(argv: list[str]) -> int:
-    env = _env()
+    if argv[:1] == ["--pulumi"]:
+        return _pulumi(*argv[1:]).returncode
+
     print("Starting the appliance twins for stacks/Pulumi.local.yaml ...")
-    started = _run([sys.executable, "-m", "emulators", "start", "--stack", STACK], env)
+    started = subprocess.run([sys.executable, "-m", "emulators", "start", "--stack", STACK], cwd=ROOT)
     if started.returncode != 0:
         return started.returncode
 
-    pulumi = shutil.which("pulumi")
-    if pulumi:
-        print(f"Provisioning with the real Pulumi CLI ({pulumi}) ...")
-        _run([pulumi, "stack", "select", "--create", STACK], env)
-        base = [pulumi]
-    else:
-        print("Provisioning with tests/engine (the Pulumi CLI is not installed here) ...")
-        base = [sys.executable, "-m", "tests.engine"]
-        init = _run([*base, "stack", "init", "--stack", STACK], env, capture=True)
-        if init.returncode != 0 and "already exists" not in init.stdout + init.stderr:
-            print(init.stdout + init.stderr)
-            return init.returncode
-    up = _run([*base, "up", "--stack", STACK, "--yes", "--skip-preview", *argv], env)
+    print(
+        f"Provisioning with the Pulumi CLI {cli_version()} ({pulumi_bin()}), backend {BACKEND.as_uri()} ..."
+    )
+    aside = set_aside_foreign_checkpoint(STACK)
+    if aside is not None:
+        print(f"  the checkpoint of stack '{STACK}' failed the CLI's integrity check; moved to {aside}")
+    select = _pulumi("stack", "select", "--create", STACK, "--non-interactive", capture=True)
+    if select.returncode != 0:
+        print(select.stdout + select.stderr)
+        return select.returncode
+    up = _pulumi("up", "--stack", STACK, "--yes", "--skip-preview", "--non-interactive", *argv)
     if up.returncode != 0:
-        print(f"\n`up` failed with exit code {up.returncode}; the twins keep running (./run twins stop).")
+        print(
+            f"\n`pulumi up` failed with exit code {up.returncode}; the twins keep running (./run twins stop)."
+        )
         return up.returncode
 
-    out = _run([*base, "stack", "output", "--stack", STACK, "--json"], env, capture=True)
+    out = _pulumi("stack", "output", "--stack", STACK, "--json", capture=True)
     if out.returncode == 0 and out.stdout.strip():
         clusters = json.loads(out.stdout).get("clusters", {})
         print("\nWhat was configured:")
@@ -66,7 +97,8 @@ def main(argv: list[str]) -> int:
                 print(f"    {obj['role']:<12} {obj['id']}")
             policy = cluster.get("ipsecPolicy", {})
             print("    IPsec policy: " + ", ".join(f"{k}={v}" for k, v in policy.items()))
-    print("\nThe twins keep running for inspection (./run twins status | stop).")
+    print("\nThe twins keep running for inspection (./run twins status | stop);")
+    print("the CLI on this stack: ./run pulumi preview --refresh --stack local")
     return 0
 
 

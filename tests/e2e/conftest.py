@@ -1,14 +1,17 @@
 """End-to-end fixtures: the real project (Pulumi.yaml, __main__.py, components, providers) copied to a
-temporary directory, stacks written there, and every operation run through tests/engine in its own
-processes, against twins started by the test."""
+temporary directory, stacks written there, and every operation run by the real Pulumi CLI as a
+subprocess (as a pipeline runs it), against twins started by the test.
+
+Why a subprocess rather than the Automation API: the tests assert what a pipeline sees, the exit code
+(7 for ``preview --expect-no-changes`` with changes), the text a person reads, ``--json`` documents; the
+Automation API drives the same CLI binary but turns exit codes into exceptions and parses the output.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +20,15 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.pulumi_cli import cli_env, pulumi_bin
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "e2e-passphrase"
 PRODUCT = ("Pulumi.yaml", "__main__.py", "components", "providers")
 
 
 @dataclass
-class EngineRun:
+class CliRun:
     args: list[str]
     exit_code: int
     stdout: str
@@ -43,34 +48,38 @@ class Project:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.backend = path / ".state"
-        self.backend.mkdir(exist_ok=True)
+        self.home = path / ".pulumi-home"
         self.stacks: set[str] = set()
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            PULUMI_BACKEND_URL=self.backend.as_uri(),
-            PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
-            PYTHONPATH=str(ROOT),
-        )
-        return env
+        return cli_env(self.backend, self.home, PASSPHRASE)
 
-    def engine(self, *args: str, stack: str, check: bool = False) -> EngineRun:
-        cmd = [sys.executable, "-m", "tests.engine", *args, "--stack", stack, "--cwd", str(self.path)]
+    def pulumi(self, *args: str, stack: str, check: bool = False, stdin: str | None = None) -> CliRun:
+        """``pulumi ARGS --stack STACK --non-interactive`` in the project directory."""
+        cmd = [pulumi_bin(), *args, "--stack", stack, "--non-interactive"]
         proc = subprocess.run(
-            cmd, cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=600, check=False
+            cmd,
+            cwd=self.path,
+            env=self.env(),
+            input=stdin or "",
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
-        run = EngineRun(list(args), proc.returncode, proc.stdout, proc.stderr)
+        run = CliRun(list(args), proc.returncode, proc.stdout, proc.stderr)
         if check and run.exit_code != 0:
-            raise AssertionError(f"engine {' '.join(args)} exited {run.exit_code}:\n{run.output}")
+            raise AssertionError(f"pulumi {' '.join(args)} exited {run.exit_code}:\n{run.output}")
         return run
 
     def write_stack(self, stack: str, clusters: list[dict[str, Any]], secrets: dict[str, str]) -> None:
-        """Write stacks/Pulumi.<stack>.yaml with the clusters; secrets go through `config set --secret`."""
+        """Write stacks/Pulumi.<stack>.yaml with the clusters; secrets go through `config set --secret`,
+        the value on standard input as a pipeline passes a PEM file (a value starting with '-' would be
+        taken for a flag on the command line)."""
         stack_file = self.path / "stacks" / f"Pulumi.{stack}.yaml"
         stack_file.parent.mkdir(exist_ok=True)
         if stack not in self.stacks:
-            init = self.engine("stack", "init", stack=stack)
+            init = self.pulumi("stack", "init", stack=stack)
             if init.exit_code != 0 and "already exists" not in init.output:
                 raise AssertionError(init.output)
             self.stacks.add(stack)
@@ -79,7 +88,7 @@ class Project:
         doc.setdefault("config", {})["aovpn:clusters"] = clusters
         stack_file.write_text(yaml.safe_dump(doc, sort_keys=False))
         for key, value in secrets.items():
-            self.engine("config", "set", "--secret", f"aovpn:{key}", value, stack=stack, check=True)
+            self.pulumi("config", "set", "--secret", f"aovpn:{key}", stack=stack, check=True, stdin=value)
 
     def stack_file(self, stack: str) -> str:
         return (self.path / "stacks" / f"Pulumi.{stack}.yaml").read_text()

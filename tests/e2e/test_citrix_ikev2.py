@@ -1,4 +1,5 @@
-"""Citrix ADC IKEv2 end to end: the real program and providers through tests/engine against the NITRO twin."""
+"""Citrix ADC IKEv2 end to end: the real program and providers through the real Pulumi
+CLI against the NITRO twin."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def test_up_creates_the_ikev2_objects_and_a_second_up_writes_nothing(project: Pr
     factory = nitro.everything()
     nitro.call("POST", "nsmode?action=disable", {"nsmode": {"mode": ["USNIP"]}})
     project.write_stack(STACK, [cluster_decl(adc)], {"adcPassword": PASSWORD})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
 
     assert nitro.names("server") == {"vpn-adc_rras1", "vpn-adc_rras2"}
     for port in (500, 4500):
@@ -148,12 +149,12 @@ def test_up_creates_the_ikev2_objects_and_a_second_up_writes_nothing(project: Pr
     assert PASSWORD not in str(project.checkpoint(STACK))
 
     seq = last_seq(adc)
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert writes(adc, seq) == []
     # and nothing survives only in memory
     adc.admin().reboot()
     assert nitro.names("lbvserver") == {"vpn-adc_ikev2_500_vs", "vpn-adc_ikev2_4500_vs"}
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
     del factory
 
 
@@ -172,18 +173,18 @@ def test_drift_is_found_and_repaired(project: Project, adc: Any) -> None:
         "DELETE",
         "servicegroup_servicegroupmember_binding/vpn-adc_ikev2_4500?args=servername:vpn-adc_rras2,port:4500",
     ).ok
-    drift = project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK)
+    drift = project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK)
     assert drift.exit_code == 7, drift.output
     seq = last_seq(adc)
     assert writes(adc, seq) == []
 
-    project.engine("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
     assert nitro.get("servicegroup/vpn-adc_ikev2_500")[0]["usip"] == "YES"
     assert nitro.get("lbvserver/vpn-adc_ikev2_4500_vs")[0]["groupname"] == "vpn-adc_ikev2_persist"
     assert nitro.call("GET", "nsmode").json()["nsmode"]["usnip"] is True
     members = nitro.get("servicegroup_servicegroupmember_binding/vpn-adc_ikev2_4500")
     assert sorted(m["servername"] for m in members) == ["vpn-adc_rras1", "vpn-adc_rras2"]
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
 
 
 def test_drain_disables_a_nodes_server_gracefully_and_enables_it_again(project: Project, adc: Any) -> None:
@@ -204,7 +205,7 @@ def test_drain_disables_a_nodes_server_gracefully_and_enables_it_again(project: 
     set_node_enabled(spec, True, secrets)
     assert nitro.get("server/vpn-adc_rras1")[0]["state"] == "ENABLED"
     close_all()
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
 
 
 def test_a_persistence_timeout_citrix_cannot_express_fails_preview_before_any_request(
@@ -212,7 +213,7 @@ def test_a_persistence_timeout_citrix_cannot_express_fails_preview_before_any_re
 ) -> None:
     seq = last_seq(adc)
     project.write_stack("bad", [cluster_decl(adc, persistenceTimeout=90)], {"adcPassword": PASSWORD})
-    run = project.engine("preview", stack="bad")
+    run = project.pulumi("preview", stack="bad")
     assert run.exit_code != 0
     assert "cluster 'vpn-adc': persistenceTimeout: 90 s" in run.output
     assert "Traceback" not in run.output
@@ -232,7 +233,7 @@ def test_moving_a_cluster_from_f5_to_citrix_in_one_up(project: Project, adc: Any
         "caBundle": str(f5.tls.ca_path),
     }
     project.write_stack("move", [f5_decl], {"f5Password": F5_PASSWORD, "adcPassword": PASSWORD})
-    project.engine("up", "--yes", "--skip-preview", stack="move", check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack="move", check=True)
     f5_nodes = requests.get(
         f"{f5.url}/mgmt/tm/ltm/node", auth=(F5_USER, F5_PASSWORD), verify=str(f5.tls.ca_path), timeout=30
     ).json()
@@ -241,19 +242,19 @@ def test_moving_a_cluster_from_f5_to_citrix_in_one_up(project: Project, adc: Any
     project.write_stack(
         "move", [cluster_decl(adc, name="vpn-move", virtualAddress="192.0.2.40", nodes=nodes)], {}
     )
-    project.engine("up", "--yes", "--skip-preview", stack="move", check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack="move", check=True)
     f5_nodes = requests.get(
         f"{f5.url}/mgmt/tm/ltm/node", auth=(F5_USER, F5_PASSWORD), verify=str(f5.tls.ca_path), timeout=30
     ).json()
     assert not {n["name"] for n in f5_nodes.get("items", []) if n["name"].startswith("vpn-move")}
     assert {"vpn-move_ikev2_500_vs", "vpn-move_ikev2_4500_vs"} <= nitro.names("lbvserver")
-    project.engine("destroy", "--yes", "--skip-preview", stack="move", check=True)
+    project.pulumi("destroy", "--yes", "--skip-preview", stack="move", check=True)
 
 
 def test_removing_the_cluster_leaves_the_twin_as_it_was(project: Project, adc: Any) -> None:
     nitro = Adc(adc)
     project.write_stack(STACK, [], {})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     running = adc.admin().state()["running"]
     assert running["lbvserver"] == {} and running["servicegroup"] == {} and running["lbgroup"] == {}
     assert running["members"] == [] and running["vs_sg"] == [] and running["group_vs"] == []

@@ -36,7 +36,7 @@ def decl(twin: Any, offload: bool = False, reencrypt: bool = False) -> dict[str,
 
 
 def up(project: Project) -> None:
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
 
 
 def test_ssl_bridge_then_offload_rotation_and_back(project: Project, adc: Any) -> None:  # noqa: F811
@@ -79,7 +79,7 @@ def test_ssl_bridge_then_offload_rotation_and_back(project: Project, adc: Any) -
     members = nitro.get("servicegroup_servicegroupmember_binding/vpn-sstp_sstp_http")
     assert sorted(m["port"] for m in members) == [80, 80]
     assert "vpn-sstp_sstp_bridge" not in nitro.names("servicegroup")
-    outputs = project.engine("stack", "output", "--json", stack=STACK, check=True).json()
+    outputs = project.pulumi("stack", "output", "--json", stack=STACK, check=True).json()
     assert outputs["clusters"]["vpn-sstp"]["sstpCertificateSha256"] == digest
     assert "PRIVATE KEY" not in str(project.checkpoint(STACK))
     seq = last_seq(adc)
@@ -98,6 +98,6 @@ def test_ssl_bridge_then_offload_rotation_and_back(project: Project, adc: Any) -
     assert nitro.get("lbvserver/vpn-sstp_sstp_443_vs")[0]["servicetype"] == "SSL_BRIDGE"
     assert nitro.get("sslcertkey") == []
     assert nitro.get("systemfile?args=filelocation:%2Fnsconfig%2Fssl") == []
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
-    project.engine("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    project.pulumi("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
     assert not {n for n in nitro.names("lbvserver") if n.startswith("vpn-sstp")}

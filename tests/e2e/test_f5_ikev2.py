@@ -1,4 +1,5 @@
-"""F5 BIG-IP IKEv2, end to end: the real program and providers through tests/engine against the F5 twin."""
+"""F5 BIG-IP IKEv2, end to end: the real program and providers through the real Pulumi CLI
+against the F5 twin."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def test_up_creates_exactly_the_ikev2_objects_and_a_second_up_writes_nothing(
         c: bigip.names(c) for c in ("ltm/node", "ltm/pool", "ltm/virtual", "ltm/persistence/source-addr")
     }
 
-    up = project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    up = project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert "7 created" in up.output or "+ 7" in up.output or up.exit_code == 0
 
     assert bigip.names("ltm/node") - before["ltm/node"] == {"vpn-lab_rras1", "vpn-lab_rras2"}
@@ -125,14 +126,14 @@ def test_up_creates_exactly_the_ikev2_objects_and_a_second_up_writes_nothing(
     assert F5_PASSWORD not in str(checkpoint)
 
     seq = last_seq(f5)
-    again = project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    again = project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert writes(f5, seq) == [], again.output
 
 
 def test_adding_a_node_updates_only_the_pools_and_adds_the_node(project: Project, f5: Any) -> None:
     nodes = [*cluster_decl(f5)["nodes"], {"name": "rras3", "address": "198.51.100.13"}]
     project.write_stack(STACK, [cluster_decl(f5, nodes=nodes)], {})
-    preview = project.engine("preview", "--json", stack=STACK, check=True)
+    preview = project.pulumi("preview", "--json", stack=STACK, check=True)
     plan = {(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in preview.json()["steps"] if s["op"] != "same"}
     assert plan == {
         ("create", "vpn-lab-node-rras3"),
@@ -140,7 +141,7 @@ def test_adding_a_node_updates_only_the_pools_and_adds_the_node(project: Project
         ("update", "vpn-lab-pool-ikev2-4500"),
     }
     seq = last_seq(f5)
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert sorted(writes(f5, seq)) == sorted(
         [
             "POST /mgmt/tm/ltm/node",
@@ -157,14 +158,14 @@ def test_bad_declarations_fail_preview_before_any_request(project: Project, f5: 
         f5, ipsec={"dhGroup": "Group2"}, nodes=[{"name": "rras1", "address": "198.51.100.300"}]
     )
     project.write_stack("bad", [bad], {"f5Password": F5_PASSWORD})
-    run = project.engine("preview", stack="bad")
+    run = project.pulumi("preview", stack="bad")
     assert run.exit_code != 0
     assert (
         "cluster 'vpn-lab': nodes[0].address: '198.51.100.300' is not an IPv4 or IPv6 address" in run.output
     )
     assert "Traceback" not in run.output
     project.write_stack("bad", [cluster_decl(f5, ipsec={"dhGroup": "Group2"})], {})
-    run = project.engine("preview", stack="bad")
+    run = project.pulumi("preview", stack="bad")
     assert run.exit_code != 0
     assert "cluster 'vpn-lab': ipsec.dhGroup: Group2 is weak crypto" in run.output
     assert f5.admin().log(since=seq) == []
@@ -172,25 +173,25 @@ def test_bad_declarations_fail_preview_before_any_request(project: Project, f5: 
 
 def test_drift_made_by_hand_is_reported_and_repaired(project: Project, f5: Any) -> None:
     bigip = BigIp(f5)
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
     vs500 = "/mgmt/tm/ltm/virtual/~Common~vpn-lab_ikev2_500_vs"
     assert bigip.send("PATCH", vs500, {"sourceAddressTranslation": {"type": "automap"}}).status_code == 200
     assert bigip.send("PATCH", "/mgmt/tm/ltm/virtual/~Common~vpn-lab_ikev2_4500_vs", {"persist": []}).ok
     member = "/mgmt/tm/ltm/pool/~Common~vpn-lab_ikev2_500/members/~Common~vpn-lab_rras2:500"
     assert bigip.send("DELETE", member).status_code == 200
 
-    drift = project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK)
+    drift = project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK)
     assert drift.exit_code == 7, drift.output
     seq = last_seq(f5)
     assert writes(f5, seq) == []  # the drift check itself changes nothing
 
-    project.engine("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
     assert bigip.get(vs500)["sourceAddressTranslation"]["type"] == "none"
     assert [
         p["name"] for p in bigip.get("/mgmt/tm/ltm/virtual/~Common~vpn-lab_ikev2_4500_vs")["persist"]
     ] == ["vpn-lab_ikev2_srcaddr"]
     assert bigip.get(member) is not None
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
 
 
 def test_an_object_owned_by_someone_else_is_not_taken_over(project: Project, f5: Any) -> None:
@@ -206,25 +207,25 @@ def test_an_object_owned_by_someone_else_is_not_taken_over(project: Project, f5:
     decl["virtualAddress"] = "192.0.2.20"
     decl["nodes"] = [{"name": "rras9", "address": "198.51.100.99"}]
     project.write_stack("other", [decl], {"f5Password": F5_PASSWORD})
-    run = project.engine("up", "--yes", "--skip-preview", stack="other")
+    run = project.pulumi("up", "--yes", "--skip-preview", stack="other")
     assert run.exit_code != 0
     assert "/Common/other_rras9 already exists and is marked 'hand made'" in run.output
     assert "Traceback (most recent call last)" not in run.output
     assert F5_PASSWORD not in run.output
     assert bigip.get("/mgmt/tm/ltm/node/~Common~other_rras9")["description"] == "hand made"
-    project.engine("destroy", "--yes", "--skip-preview", stack="other", check=True)
+    project.pulumi("destroy", "--yes", "--skip-preview", stack="other", check=True)
     assert bigip.get("/mgmt/tm/ltm/node/~Common~other_rras9") is not None
 
 
 def test_removing_the_cluster_and_destroy_leave_the_twin_as_it_was(project: Project, f5: Any) -> None:
     bigip = BigIp(f5)
     project.write_stack(STACK, [], {})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert not {n for n in bigip.names("ltm/virtual") if n.startswith("vpn-lab")}
     assert not {n for n in bigip.names("ltm/pool") if n.startswith("vpn-lab")}
     assert not {n for n in bigip.names("ltm/node") if n.startswith("vpn-lab")}
     assert not {n for n in bigip.names("ltm/persistence/source-addr") if n.startswith("vpn-lab")}
     project.write_stack(STACK, [cluster_decl(f5)], {})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
-    project.engine("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
     assert not {n for n in bigip.names("ltm/node") if n.startswith("vpn-lab")}

@@ -1,5 +1,6 @@
 """F5 BIG-IP SSTP end to end: pass-through and TLS offload, certificate rotation, saved configuration that
-survives a reboot, HA config-sync, drain operations and token hygiene, through tests/engine and the twin."""
+survives a reboot, HA config-sync, drain operations and token hygiene, through the real Pulumi CLI
+and the twin."""
 
 from __future__ import annotations
 
@@ -123,7 +124,7 @@ def last_seq(twin: Any) -> int:
 
 
 def up(project: Project) -> Any:
-    return project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    return project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
 
 
 def test_sstp_pass_through_objects_save_and_sync(project: Project, f5: Any) -> None:
@@ -181,15 +182,15 @@ def test_drift_on_sstp_objects_is_found_and_repaired(project: Project, f5: Any) 
     ).ok
     assert bigip.send("PATCH", "/mgmt/tm/ltm/persistence/ssl/~Common~vpn-sstp_sstp_ssl", {"timeout": "60"}).ok
     assert bigip.send("PATCH", "/mgmt/tm/ltm/monitor/https/~Common~vpn-sstp_sstp_https", {"recv": "200"}).ok
-    check = project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK)
+    check = project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK)
     assert check.exit_code == 7, check.output
     for name in ("vpn-sstp-virtual-sstp", "vpn-sstp-persistence-sstp-ssl", "vpn-sstp-monitor-sstp-https"):
         assert name in check.output
-    project.engine("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
     vs = bigip.get("/mgmt/tm/ltm/virtual/~Common~vpn-sstp_sstp_443_vs")
     assert vs["fallbackPersistence"] == "/Common/vpn-sstp_sstp_srcaddr"
     assert bigip.get("/mgmt/tm/ltm/monitor/https/~Common~vpn-sstp_sstp_https")["recv"] == "401"
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
 
 
 def test_offload_on_rotation_and_off_converge(project: Project, f5: Any) -> None:
@@ -217,7 +218,7 @@ def test_offload_on_rotation_and_off_converge(project: Project, f5: Any) -> None
         == "/Common/vpn-sstp_sstp_http"
     )
     assert "/Common/vpn-sstp_sstp_https" not in bigip.names("ltm/monitor/https")
-    outputs = project.engine("stack", "output", "--json", stack=STACK, check=True).json()
+    outputs = project.pulumi("stack", "output", "--json", stack=STACK, check=True).json()
     assert outputs["clusters"]["vpn-sstp"]["sstpCertificateSha256"] == digest
     checkpoint = str(project.checkpoint(STACK))
     assert "PRIVATE KEY" not in checkpoint and F5_PASSWORD not in checkpoint
@@ -239,7 +240,7 @@ def test_offload_on_rotation_and_off_converge(project: Project, f5: Any) -> None
     assert install < switch < removal, done
     assert bigip.names("sys/crypto/cert") >= {f"/Common/{new_stem}.crt"}
     assert f"/Common/{stem}.crt" not in bigip.names("sys/crypto/cert")
-    outputs = project.engine("stack", "output", "--json", stack=STACK, check=True).json()
+    outputs = project.pulumi("stack", "output", "--json", stack=STACK, check=True).json()
     assert outputs["clusters"]["vpn-sstp"]["sstpCertificateSha256"] == new_digest
 
     # re-encryption: server-ssl towards the nodes on 443, HTTPS monitor again
@@ -277,7 +278,7 @@ def test_removing_sstp_removes_exactly_its_objects(project: Project, f5: Any) ->
         "ltm/persistence/source-addr": {"/Common/vpn-sstp_sstp_srcaddr"},
     }
     assert all(after[c] <= before[c] for c in before)
-    project.engine("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
 
 
 def test_drain_disables_and_enables_a_nodes_members(project: Project, f5: Any) -> None:
@@ -301,7 +302,7 @@ def test_drain_disables_and_enables_a_nodes_members(project: Project, f5: Any) -
     drainer.set_members(members, enabled=True)
     assert set(drainer.member_sessions(members).values()) == {"monitor-enabled"}
     drainer.client.close()
-    project.engine("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
 
 
 def test_two_hundred_runs_never_reach_the_token_cap(f5: Any) -> None:

@@ -1,4 +1,4 @@
-"""Kemp LoadMaster IKEv2 end to end: the real program and providers through tests/engine against the
+"""Kemp LoadMaster IKEv2 end to end: the real program and providers through the real Pulumi CLI against the
 LoadMaster twin, looked at through the classic /access API as a person at the appliance would."""
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def test_up_creates_both_services_with_port_following_and_a_second_up_writes_not
 ) -> None:
     lm = LoadMaster(kemp)
     project.write_stack(STACK, [cluster_decl(kemp)], {"lmPassword": PASSWORD})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     vs500, vs4500 = lm.show_vs(500), lm.show_vs(4500)
     assert vs500 is not None and vs4500 is not None
     for vs, port in ((vs500, 500), (vs4500, 4500)):
@@ -115,7 +115,7 @@ def test_up_creates_both_services_with_port_following_and_a_second_up_writes_not
     assert PASSWORD not in str(project.checkpoint(STACK))
 
     seq = last_seq(kemp)
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert writes(kemp, seq) == []
 
 
@@ -124,14 +124,14 @@ def test_drift_is_found_and_repaired(project: Project, kemp: Any) -> None:
     assert lm.command("modvs", vs="192.0.2.60", port=500, prot="udp", Transparent="N")[0] == 200
     assert lm.command("modvs", vs="192.0.2.60", port=4500, prot="udp", FollowVSID=0)[0] == 200
     assert lm.command("delrs", vs="192.0.2.60", port=500, prot="udp", rs="10.0.0.62", rsport=500)[0] == 200
-    drift = project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK)
+    drift = project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK)
     assert drift.exit_code == 7, drift.output
-    project.engine("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
     vs500, vs4500 = lm.show_vs(500), lm.show_vs(4500)
     assert vs500 is not None and vs4500 is not None
     assert vs500["Transparent"] == "Y" and vs4500["FollowVSID"] == vs500["Index"]
     assert sorted(rs["Addr"] for rs in vs500["Rs"]) == ["10.0.0.61", "10.0.0.62"]
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
 
 
 def test_renumbered_indexes_and_changed_persistence_are_repaired_without_duplicates(
@@ -141,23 +141,23 @@ def test_renumbered_indexes_and_changed_persistence_are_repaired_without_duplica
     # a service created and deleted before ours leaves a gap that a global change closes (trap 13)
     assert lm.command("addvs", vs="192.0.2.99", port=80, prot="tcp")[0] == 200
     project.write_stack(STACK, [cluster_decl(kemp)], {"lmPassword": PASSWORD})
-    project.engine("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert lm.command("delvs", vs="192.0.2.99", port=80, prot="tcp")[0] == 200
     before = {lm.show_vs(p)["Index"] for p in (500, 4500)}
     kemp.admin()._call("POST", "/_twin/renumber")
     after = {lm.show_vs(p)["Index"] for p in (500, 4500)}
     assert before != after  # the appliance moved them
     assert lm.command("modvs", vs="192.0.2.60", port=4500, prot="udp", PersistTimeout=600)[0] == 200
-    drift = project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK)
+    drift = project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK)
     assert drift.exit_code == 7, drift.output
-    project.engine("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", "--refresh", stack=STACK, check=True)
     vs500, vs4500 = lm.show_vs(500), lm.show_vs(4500)
     assert vs4500["PersistTimeout"] == "1800"
     assert vs500["FollowVSID"] == vs4500["Index"] and vs4500["FollowVSID"] == vs500["Index"]
     ours = [vs for vs in lm.listed() if vs.get("NickName", "").startswith("vpn-lm")]
     assert len(ours) == 2  # found again by address, port and protocol: nothing duplicated
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
 
 
 def test_switching_to_citrix_and_back_converges(project: Project, kemp: Any, tls: Any) -> None:
@@ -175,18 +175,18 @@ def test_switching_to_citrix_and_back_converges(project: Project, kemp: Any, tls
             "caBundle": str(adc.tls.ca_path),
         }
         project.write_stack(STACK, [decl], {"adcPassword": PASSWORD})
-        project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+        project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
         assert lm.show_vs(500) is None and lm.show_vs(4500) is None
         assert set(adc.admin().state()["running"]["lbvserver"]) == {
             "vpn-lm_ikev2_500_vs",
             "vpn-lm_ikev2_4500_vs",
         }
         project.write_stack(STACK, [cluster_decl(kemp)], {})
-        project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+        project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
         assert adc.admin().state()["running"]["lbvserver"] == {}
         vs500, vs4500 = lm.show_vs(500), lm.show_vs(4500)
         assert vs500["FollowVSID"] == vs4500["Index"]
-        assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+        assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
     finally:
         adc.stop()
 
@@ -196,19 +196,19 @@ def test_a_service_someone_else_made_is_not_taken_over(project: Project, kemp: A
     assert lm.command("addvs", vs="192.0.2.61", port=500, prot="udp", NickName="hand made")[0] == 200
     decl = cluster_decl(kemp, name="vpn-other", virtualAddress="192.0.2.61")
     project.write_stack("other", [decl], {"lmPassword": PASSWORD})
-    run = project.engine("up", "--yes", "--skip-preview", stack="other")
+    run = project.pulumi("up", "--yes", "--skip-preview", stack="other")
     assert run.exit_code != 0
     assert "virtual service 192.0.2.61:500/udp already exists" in run.output
     assert "Traceback (most recent call last)" not in run.output and PASSWORD not in run.output
     assert lm.show_vs(500, "192.0.2.61")["NickName"] == "hand made"
-    project.engine("destroy", "--yes", "--skip-preview", stack="other", check=True)
+    project.pulumi("destroy", "--yes", "--skip-preview", stack="other", check=True)
     assert lm.show_vs(500, "192.0.2.61") is not None
 
 
 def test_sstp_is_passed_through_with_an_https_check(project: Project, kemp: Any) -> None:
     lm = LoadMaster(kemp)
     project.write_stack(STACK, [cluster_decl(kemp, protocols=["ikev2", "sstp"])], {})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     status, root = lm.command("showvs", vs="192.0.2.60", port=443, prot="tcp")
     assert status == 200
     data = root.find("Success/Data")
@@ -224,10 +224,10 @@ def test_sstp_is_passed_through_with_an_https_check(project: Project, kemp: Any)
         ("10.0.0.62", "443"),
     ]
     seq = last_seq(kemp)
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert writes(kemp, seq) == []
     project.write_stack(STACK, [cluster_decl(kemp)], {})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert lm.command("showvs", vs="192.0.2.60", port=443, prot="tcp")[0] == 422
 
 
@@ -239,7 +239,7 @@ def test_sstp_offload_installs_the_certificate_and_rotates_it(project: Project, 
     offload = {"tlsOffload": {"certificateSecret": "sstpCertificate", "privateKeySecret": "sstpKey"}}
     decl = cluster_decl(kemp, protocols=["sstp"], sstp=offload)
     project.write_stack(STACK, [decl], {"sstpCertificate": cert, "sstpKey": key})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
 
     def sstp() -> tuple[dict[str, str], list[tuple[str | None, str | None]]]:
         status, root = lm.command("showvs", vs="192.0.2.60", port=443, prot="tcp")
@@ -251,33 +251,33 @@ def test_sstp_offload_installs_the_certificate_and_rotates_it(project: Project, 
     vs, rs = sstp()
     assert (vs["SSLAcceleration"], vs["CertFile"], vs["CheckType"]) == ("Y", f"aovpn_{digest[:16]}", "http")
     assert rs == [("10.0.0.61", "80"), ("10.0.0.62", "80")]
-    outputs = project.engine("stack", "output", "--json", stack=STACK, check=True).json()
+    outputs = project.pulumi("stack", "output", "--json", stack=STACK, check=True).json()
     assert outputs["clusters"]["vpn-lm"]["sstpCertificateSha256"] == digest
     assert "PRIVATE KEY" not in str(project.checkpoint(STACK))
     seq = last_seq(kemp)
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert writes(kemp, seq) == []
 
     new_cert, new_key, new_digest = certificate("vpn.example.test", 2032)
     project.write_stack(STACK, [decl], {"sstpCertificate": new_cert, "sstpKey": new_key})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     vs, _ = sstp()
     assert vs["CertFile"] == f"aovpn_{new_digest[:16]}"
     _, root = lm.command("listcert")
     assert [c.findtext("name") for c in root.findall("Success/Data/cert")] == [f"aovpn_{new_digest[:16]}"]
 
     project.write_stack(STACK, [cluster_decl(kemp, protocols=["sstp"])], {})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     vs, rs = sstp()
     assert vs["SSLAcceleration"] == "N" and rs == [("10.0.0.61", "443"), ("10.0.0.62", "443")]
     _, root = lm.command("listcert")
     assert root.findall("Success/Data/cert") == []
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
 
 
 def test_removing_the_cluster_leaves_nothing_behind(project: Project, kemp: Any) -> None:
     lm = LoadMaster(kemp)
     project.write_stack(STACK, [], {})
-    project.engine("up", "--yes", "--skip-preview", stack=STACK, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert lm.show_vs(500) is None and lm.show_vs(4500) is None
     assert not [vs for vs in lm.listed() if vs.get("NickName", "").startswith("vpn-lm")]

@@ -80,7 +80,7 @@ def test_a_policy_a_node_refuses_names_the_node_command_and_error_record(
     }
     decl = cluster_decl(f5, [("rras-new", new), ("rras-old", old)], ipsec=gcm)
     project.write_stack("errors", [decl], {"f5Password": PASSWORD, "rrasPassword": PASSWORD})
-    run = project.engine("up", "--yes", "--skip-preview", stack="errors")
+    run = project.pulumi("up", "--yes", "--skip-preview", stack="errors")
     assert run.exit_code != 0
     lines = [ln for ln in run.output.splitlines() if "node rras-old: Set-VpnServerConfiguration" in ln]
     assert lines, run.output
@@ -98,7 +98,7 @@ def test_a_wrong_password_is_named_per_node_without_the_secret(project: Project,
     wrong = "not-the-" + PASSWORD
     decl = cluster_decl(f5, [("rras-new", new)], net=9, name="vpn-pw", virtualAddress="192.0.2.81")
     project.write_stack("wrong-password", [decl], {"f5Password": PASSWORD, "rrasPassword": wrong})
-    run = project.engine("up", "--yes", "--skip-preview", stack="wrong-password")
+    run = project.pulumi("up", "--yes", "--skip-preview", stack="wrong-password")
     assert run.exit_code != 0
     assert (
         f"node rras-new: WinRM at {new.url}/wsman refused the credentials of 'automation' (basic): "
@@ -113,7 +113,7 @@ def test_an_untrusted_node_certificate_is_refused(project: Project, twins: Any) 
     decl["nodes"][0]["management"]["caBundle"] = str(other_ca.ca_path)
     project.write_stack("untrusted", [decl], {"f5Password": PASSWORD, "rrasPassword": PASSWORD})
     seq = new.admin().log()[-1]["seq"] if new.admin().log() else 0
-    run = project.engine("up", "--yes", "--skip-preview", stack="untrusted")
+    run = project.pulumi("up", "--yes", "--skip-preview", stack="untrusted")
     assert run.exit_code != 0
     assert (
         f"node rras-new: the certificate of {new.url}/wsman is not trusted by the caBundle "

@@ -1,7 +1,7 @@
 """RRAS nodes over PowerShell Remoting end to end, behind each load-balancer twin.
 
-The real program and providers run through tests/engine against three RRAS nodes and an F5, Citrix ADC or
-Kemp LoadMaster twin. The nodes are reached three ways: behind the F5 one WinRM twin serves all three
+The real program and providers run through the real Pulumi CLI against three RRAS nodes and an F5, Citrix
+ADC or Kemp LoadMaster twin. The nodes are reached three ways: behind the F5 one WinRM twin serves all three
 (NTLM over HTTPS), behind the Citrix ADC each node has its own twin (Basic over HTTPS), behind the
 LoadMaster one twin serves all three over plain HTTP (NTLM with WinRM message encryption). The twins'
 logs prove the roll: each node is drained on the load balancer, restarted, found Running, enabled again,
@@ -300,7 +300,7 @@ def run_on(node: Node, *commands: tuple[str, dict[str, Any], tuple[str, ...]]) -
 def test_three_nodes_are_configured_and_a_second_up_sends_nothing(project: Project, site: Site) -> None:
     since = marks(site)
     project.write_stack(site.stack, [cluster_decl(site)], secrets())
-    project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     for node in site.nodes:
         running = node.state()["running"]
         policy = running["vpn"]["policies"]["IKEv2"]
@@ -318,7 +318,7 @@ def test_three_nodes_are_configured_and_a_second_up_sends_nothing(project: Proje
     assert PASSWORD not in str(project.checkpoint(site.stack))
 
     since = marks(site)
-    again = project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
+    again = project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     for node, seq in zip(site.nodes, since[1], strict=True):
         assert cmdlets(node, seq) == [], again.output
     assert [e for e in site.lb.admin().log(since=since[0]) if e.get("write")] == []
@@ -330,9 +330,9 @@ def test_a_policy_change_restarts_the_nodes_one_at_a_time(project: Project, site
     since = marks(site)
     ipsec = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256"}
     project.write_stack(site.stack, [cluster_decl(site, ipsec=ipsec)], {})
-    preview = project.engine("preview", stack=site.stack, check=True)
+    preview = project.pulumi("preview", stack=site.stack, check=True)
     assert all(f"vpn-ras-{n}-restart" in preview.output for n in NODES), preview.output
-    project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     for node in site.nodes:
         effective = node.admin("effective")
         assert effective["RemoteAccess"]["vpn"]["policies"]["IKEv2"]["EncryptionMethod"] == "AES256"
@@ -340,7 +340,7 @@ def test_a_policy_change_restarts_the_nodes_one_at_a_time(project: Project, site
         assert sessions["sessions_dropped"] >= 5  # what a restart costs: why nodes are drained first
     assert_rolled(site, since, list(NODES))
     assert_settled(site)
-    outputs = project.engine("stack", "output", "--json", stack=site.stack, check=True).json()
+    outputs = project.pulumi("stack", "output", "--json", stack=site.stack, check=True).json()
     assert outputs["clusters"]["vpn-ras"]["ipsecPolicy"]["EncryptionMethod"] == "AES256"
 
 
@@ -352,16 +352,16 @@ def test_drift_on_a_node_is_found_and_repaired_restarting_only_that_node(
         ("Set-VpnServerConfiguration", {}, ("RevertToDefault",)),
         ("Remove-ItemProperty", {"Path": PS_IKEV2_KEY, "Name": "EnableServerFragmentation"}, ()),
     )
-    drift = project.engine("preview", "--refresh", "--expect-no-changes", stack=site.stack)
+    drift = project.pulumi("preview", "--refresh", "--expect-no-changes", stack=site.stack)
     assert drift.exit_code == 7, drift.output
     since = marks(site)
-    project.engine("up", "--yes", "--skip-preview", "--refresh", stack=site.stack, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", "--refresh", stack=site.stack, check=True)
     running = site.nodes[1].state()["running"]
     assert running["vpn"]["policies"]["IKEv2"]["EncryptionMethod"] == "AES256"
     assert running["registry"][IKEV2_KEY]["EnableServerFragmentation"] == {"kind": "DWord", "value": 1}
     assert_rolled(site, since, ["rras2"])
     assert_settled(site)
-    assert project.engine("preview", "--refresh", "--expect-no-changes", stack=site.stack).exit_code == 0
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=site.stack).exit_code == 0
 
 
 def assert_stopped_at_rras2_then_finished(
@@ -376,7 +376,7 @@ def assert_stopped_at_rras2_then_finished(
     assert (node_enabled(site, 1), node_enabled(site, 2), node_enabled(site, 3)) == (True, False, True)
 
     since = marks(site)
-    project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     assert_rolled(site, since, ["rras2", "rras3"])
     assert_settled(site)
     assert all(node_enabled(site, i) for i in (1, 2, 3))
@@ -387,7 +387,7 @@ def test_a_node_that_fails_to_restart_stops_the_roll_drained(project: Project, s
     since = marks(site)
     ipsec = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256", "saLifeTimeSeconds": 14400}
     project.write_stack(site.stack, [cluster_decl(site, ipsec=ipsec)], {})
-    run = project.engine("up", "--yes", "--skip-preview", stack=site.stack)
+    run = project.pulumi("up", "--yes", "--skip-preview", stack=site.stack)
     # Fixed (the fault was for one start): the next up finishes the roll from the failed node on.
     assert_stopped_at_rras2_then_finished(project, site, run, since, "left as they are (rras3)")
 
@@ -413,7 +413,7 @@ def test_a_node_unreachable_mid_roll_stops_it_cleanly(project: Project, site: Si
     ipsec = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256", "saLifeTimeSeconds": 7200}
     try:
         project.write_stack(site.stack, [cluster_decl(site, ipsec=ipsec)], {})
-        run = project.engine("up", "--yes", "--skip-preview", stack=site.stack)
+        run = project.pulumi("up", "--yes", "--skip-preview", stack=site.stack)
     finally:
         watcher.join(timeout=130)
         first_backend.restart_seconds = 0.0
@@ -432,7 +432,7 @@ def test_sstp_offload_and_a_translated_address_reach_every_node(project: Project
     decl = cluster_decl(site, protocols=["ikev2", "sstp"])
     decl["ipsec"] = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256"}
     project.write_stack(site.stack, [decl], secrets())
-    project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     assert [sstp_values(t) for t in site.nodes] == rras_own
 
     cert, key, digest = certificate("vpn.example.test", 2031)
@@ -440,7 +440,7 @@ def test_sstp_offload_and_a_translated_address_reach_every_node(project: Project
     decl["clientAddress"] = "translated"
     since = marks(site)
     project.write_stack(site.stack, [decl], {"sstpCertificate": cert, "sstpKey": key})
-    project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     for node in site.nodes:
         registry = node.state()["running"]["registry"]
         sstp = registry[SSTP_KEY]
@@ -455,7 +455,7 @@ def test_sstp_offload_and_a_translated_address_reach_every_node(project: Project
         assert effective["RemoteAccess"][SSTP_KEY]["UseHttps"]["value"] == 0
     assert_rolled(site, since, list(NODES))
     assert_settled(site)
-    outputs = project.engine("stack", "output", "--json", stack=site.stack, check=True).json()
+    outputs = project.pulumi("stack", "output", "--json", stack=site.stack, check=True).json()
     assert outputs["clusters"]["vpn-ras"]["sstpCertificateSha256"] == digest
 
     # offload off and the address preserved again: HTTPS restored, the SA-limit workaround gone
@@ -463,7 +463,7 @@ def test_sstp_offload_and_a_translated_address_reach_every_node(project: Project
     decl["sstp"] = {}
     decl["clientAddress"] = "preserved"
     project.write_stack(site.stack, [decl], {})
-    project.engine("up", "--yes", "--skip-preview", stack=site.stack, check=True)
+    project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     for node in site.nodes:
         registry = node.state()["running"]["registry"]
         assert not {"UseHttps", "isHashConfiguredByAdmin"} & set(registry[SSTP_KEY])
