@@ -23,8 +23,10 @@ import pulumi
 
 from components.declaration import Cluster
 from components.naming import device_object, resource_name
+from components.save import config_save
 from providers.citrix.resources import (
     CitrixCertKey,
+    CitrixConfigSave,
     CitrixHttpMonitor,
     CitrixLbGroup,
     CitrixLbGroupMember,
@@ -66,7 +68,15 @@ def _device(cluster: Cluster) -> dict[str, Any]:
 
 
 def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, list[pulumi.CustomResource]]:
-    """Create the cluster's ADC resources as children of ``parent``; returns them by role."""
+    """Create the cluster's ADC resources as children of ``parent``, then ``save ns config`` after them;
+    returns them by role."""
+    made = _objects(cluster, owner, parent)
+    objects = [r for group in made.values() for r in group]
+    made["config_save"] = [config_save(CitrixConfigSave, cluster.name, _device(cluster), objects, parent)]
+    return made
+
+
+def _objects(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, list[pulumi.CustomResource]]:
     base: dict[str, Any] = {"device": _device(cluster), "owner": owner}
     child = pulumi.ResourceOptions(parent=parent)
     made: dict[str, list[pulumi.CustomResource]] = {
@@ -132,6 +142,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
                         "servicegroup": sg_name,
                         "server": device_object(cluster.name, node.name),
                         "port": port,
+                        "parents": [group.id, node_server.id],
                     },
                     pulumi.ResourceOptions(parent=parent, depends_on=[group, node_server]),
                 )
@@ -139,7 +150,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
         made["bindings"].append(
             CitrixServiceGroupMonitor(
                 resource_name(cluster.name, "monitor-binding", "ikev2", port),
-                {**base, "servicegroup": sg_name, "monitor": monitor_name},
+                {**base, "servicegroup": sg_name, "monitor": monitor_name, "parents": [group.id, monitor.id]},
                 pulumi.ResourceOptions(parent=parent, depends_on=[group, monitor]),
             )
         )
@@ -161,7 +172,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
         made["bindings"].append(
             CitrixLbVserverServiceGroup(
                 resource_name(cluster.name, "vserver-binding", "ikev2", port),
-                {**base, "vserver": vs_name, "servicegroup": sg_name},
+                {**base, "vserver": vs_name, "servicegroup": sg_name, "parents": [vserver.id, group.id]},
                 pulumi.ResourceOptions(parent=parent, depends_on=[vserver, group]),
             )
         )
@@ -181,7 +192,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
         made["bindings"].append(
             CitrixLbGroupMember(
                 resource_name(cluster.name, "group-member", "ikev2", vs_name.rsplit("_", 2)[-2]),
-                {**base, "group": group_name, "vserver": vs_name},
+                {**base, "group": group_name, "vserver": vs_name, "parents": [lbgroup.id, vserver.id]},
                 pulumi.ResourceOptions(parent=parent, depends_on=[lbgroup, vserver]),
             )
         )
@@ -240,6 +251,7 @@ def _sstp(
                     "servicegroup": sg_name,
                     "server": device_object(cluster.name, node.name),
                     "port": node_port,
+                    "parents": [group.id, server.id],
                 },
                 pulumi.ResourceOptions(parent=parent, depends_on=[group, server]),
             )
@@ -247,7 +259,7 @@ def _sstp(
     made["bindings"].append(
         CitrixServiceGroupMonitor(
             resource_name(cluster.name, "monitor-binding", "sstp", mode),
-            {**base, "servicegroup": sg_name, "monitor": monitor_name},
+            {**base, "servicegroup": sg_name, "monitor": monitor_name, "parents": [group.id, monitor.id]},
             pulumi.ResourceOptions(parent=parent, depends_on=[group, monitor]),
         )
     )
@@ -271,7 +283,7 @@ def _sstp(
     made["bindings"].append(
         CitrixLbVserverServiceGroup(
             resource_name(cluster.name, "vserver-binding", "sstp", mode),
-            {**base, "vserver": vs_name, "servicegroup": sg_name},
+            {**base, "vserver": vs_name, "servicegroup": sg_name, "parents": [vserver.id, group.id]},
             pulumi.ResourceOptions(parent=parent, depends_on=[vserver, group]),
         )
     )
@@ -291,7 +303,7 @@ def _sstp(
         made["bindings"].append(
             CitrixSslVserverCertKey(
                 resource_name(cluster.name, "certificate-binding", "sstp"),
-                {**base, "vserver": vs_name, "certkey": cert.certkey},
+                {**base, "vserver": vs_name, "certkey": cert.certkey, "parents": [vserver.id, cert.id]},
                 pulumi.ResourceOptions(parent=parent, depends_on=[vserver, cert]),
             )
         )

@@ -21,9 +21,11 @@ import pulumi
 
 from components.declaration import Cluster
 from components.naming import IKEV2_PORTS, device_object, resource_name
+from components.save import config_save
 from providers.f5.resources import (
     F5Certificate,
     F5ClientSslProfile,
+    F5ConfigSave,
     F5HttpMonitor,
     F5HttpsMonitor,
     F5Node,
@@ -42,6 +44,13 @@ TCP_PROFILE = "/Common/tcp"
 CLIENTSSL_PARENT = "/Common/clientssl"
 SERVERSSL_PROFILE = "/Common/serverssl"
 SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
+
+
+def _ids(resources: list[Any]) -> list[Any]:
+    """The ids of the objects another one is built on, as its ``parents`` input: BIG-IP refuses to delete
+    a node, monitor, pool or profile still in use, so when one of them is replaced delete-first, what
+    uses it is replaced with it (providers/common/resource.py, ``parent_keys``)."""
+    return [r.id for r in resources]
 
 
 def _device(lb: Any) -> dict[str, Any]:
@@ -103,6 +112,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
                     "load_balancing_mode": LB_MODES[cluster.load_balancing_method],
                     "monitor": GATEWAY_ICMP,
                     "members": members,
+                    "parents": _ids(nodes),
                 },
                 pulumi.ResourceOptions(parent=parent, depends_on=nodes),
             )
@@ -120,12 +130,15 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
                     "source_address_translation": snat,
                     "persistence": f"/{partition}/{device_object(cluster.name, 'ikev2', 'srcaddr')}",
                     "fallback_persistence": "",
+                    "parents": _ids([pool, persistence]),
                 },
                 pulumi.ResourceOptions(parent=parent, depends_on=[pool, persistence]),
             )
             made["virtuals"].append(virtual)
     if "sstp" in cluster.protocols:
         _sstp(cluster, base, parent, nodes, made)
+    objects = [r for group in made.values() for r in group]
+    made["config_save"] = [config_save(F5ConfigSave, cluster.name, device, objects, parent)]
     return made
 
 
@@ -173,6 +186,7 @@ def _sstp(
             "load_balancing_mode": LB_MODES[cluster.load_balancing_method],
             "monitor": f"/{partition}/{monitor_name}",
             "members": sorted(f"{device_object(cluster.name, n.name)}:{node_port}" for n in cluster.nodes),
+            "parents": _ids([*nodes, monitor]),
         },
         pulumi.ResourceOptions(parent=parent, depends_on=[*nodes, monitor]),
     )
@@ -246,6 +260,7 @@ def _sstp(
             "source_address_translation": "none" if cluster.client_address == "preserved" else "automap",
             "persistence": f"/{partition}/{device_object(cluster.name, 'sstp', 'ssl')}",
             "fallback_persistence": f"/{partition}/{device_object(cluster.name, 'sstp', 'srcaddr')}",
+            "parents": _ids(depends),
         },
         pulumi.ResourceOptions(parent=parent, depends_on=depends),
     )

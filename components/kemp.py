@@ -103,6 +103,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
                     {
                         **base,
                         "vs": _vs(cluster, port),
+                        "vs_id": services[port].id,
                         "address": node.address,
                         "port": port,
                         "weight": 1000,
@@ -116,7 +117,13 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
         made["port_following"].append(
             KempPortFollow(
                 resource_name(cluster.name, "follow", "ikev2", port),
-                {**base, "vs": _vs(cluster, port), "follow": _vs(cluster, other)},
+                {
+                    **base,
+                    "vs": _vs(cluster, port),
+                    "vs_id": services[port].id,
+                    "follow": _vs(cluster, other),
+                    "follow_id": services[other].id,
+                },
                 pulumi.ResourceOptions(
                     parent=parent, depends_on=[*made["virtual_services"], *made["real_servers"]]
                 ),
@@ -176,6 +183,7 @@ def _sstp(cluster: Cluster, base: dict[str, Any], parent: pulumi.Resource, made:
                 {
                     **base,
                     "vs": vs,
+                    "vs_id": service.id,
                     "address": node.address,
                     "port": 80 if plain_http else 443,
                     "weight": 1000,

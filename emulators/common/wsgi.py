@@ -10,8 +10,10 @@ Admin interface (JSON):
   DELETE /_twin/log              clear the log and the counters
   GET    /_twin/counters         totals by method, status, write/read and "METHOD path"
   PUT    /_twin/latency          {"ms": 50}: added before every request
-  POST   /_twin/faults           {"method", "path" (regex), "action": "status"|"reset"|"timeout",
+  POST   /_twin/faults           {"method", "path" (regex), "action": "status"|"reset"|"timeout"|"lost",
                                   "status", "body", "content_type", "times" (default 1), "skip"}
+                                 ("lost": the request is carried out, then the connection is reset
+                                 instead of answering: a write whose answer never arrived)
   DELETE /_twin/faults           remove every fault
   POST   /_twin/reboot           back to the saved configuration, sessions dropped
   POST   /_twin/factory-reset    back to factory defaults (tests only)
@@ -125,6 +127,11 @@ class TwinApp:
             "client_port": _int(environ.get("REMOTE_PORT")),
         }
         fault = self._take_fault(method, path)
+        if fault is not None and fault.action == "lost":
+            entry["fault"] = fault.action
+            self._run_vendor(environ, lambda *_args, **_kw: None, method, path, entry)
+            _reset_connection(environ)
+            raise ConnectionResetError("twin: injected connection reset after the request was carried out")
         if fault is not None:
             entry["fault"] = fault.action
             if fault.action in ("reset", "timeout"):
@@ -152,6 +159,16 @@ class TwinApp:
             self._record(entry)
             return [payload]
 
+        return self._run_vendor(environ, start_response, method, path, entry)
+
+    def _run_vendor(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        method: str,
+        path: str,
+        entry: dict[str, Any],
+    ) -> list[bytes]:
         status_holder: dict[str, int] = {}
 
         def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -209,8 +226,8 @@ class TwinApp:
 
     def add_fault(self, spec: dict[str, Any]) -> Fault:
         action = spec.get("action", "status")
-        if action not in ("status", "reset", "timeout"):
-            raise ValueError(f"unknown fault action {action!r}: use status, reset or timeout")
+        if action not in ("status", "reset", "timeout", "lost"):
+            raise ValueError(f"unknown fault action {action!r}: use status, reset, timeout or lost")
         with self._lock:
             fault = Fault(
                 id=next(self._fault_ids),

@@ -20,7 +20,6 @@ object by name and adopts it by its marker).
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from http.cookiejar import DefaultCookiePolicy
@@ -117,28 +116,15 @@ class NitroClient:
                 self._login()
 
     def close(self) -> None:
-        """Save the running configuration if this process changed it, then log out.
-
-        Runs once per provider process, at exit: the engine interrupts the provider host when the
-        deployment ends and waits 5 s before killing it, so ``save ns config`` happens once per run and
-        device, not once per object, and the session does not linger until its idle timeout.
-        """
+        """Log out, so the session does not linger until its idle timeout. Best effort at provider-host
+        exit; ``save ns config`` is a step of its own (``ConfigSaveProvider``, and after each delete)."""
         if self._sessionid is None:
             self._session.close()
             return
         try:
-            if self.writes:
-                try:
-                    self.save_config()
-                except ApplianceError as exc:
-                    print(
-                        f"warning: {exc}; the running configuration was changed but not saved",
-                        file=sys.stderr,
-                    )
-            try:
-                self._send("POST", f"{BASE}/logout", {"logout": {}}, timeout=(3, 5))
-            except ApplianceError:
-                pass
+            self._send("POST", f"{BASE}/logout", {"logout": {}}, timeout=(3, 5))
+        except ApplianceError:
+            pass
         finally:
             self._sessionid = None
             self._session.close()
@@ -283,7 +269,7 @@ def _errorcode(data: Any) -> int:
 
 # -- one client per device and process -----------------------------------------------------------
 _CLIENTS: PerProcess[NitroClient] = PerProcess()
-#: Save (where this process wrote) and log out of every ADC; also runs at provider-host exit.
+#: Log out of every ADC; also runs at provider-host exit.
 close_all = _CLIENTS.close_all
 
 

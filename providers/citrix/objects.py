@@ -43,6 +43,7 @@ from providers.citrix.client import ALREADY_EXISTS, NitroClient, args_query, cli
 from providers.common.device import Device
 from providers.common.errors import OwnershipError
 from providers.common.resource import ApplianceObjectProvider, plain
+from providers.common.save import DeviceSaveProvider
 
 NOT_OURS = "not ours"
 
@@ -105,6 +106,21 @@ class NitroObjectProvider(ApplianceObjectProvider):
             operation="delete",
             ok_codes=frozenset({258}),
         )
+
+    def after_delete(self, client: Any, props: dict[str, Any]) -> None:
+        client.save_config()
+
+
+class ConfigSaveProvider(DeviceSaveProvider):
+    """``save ns config`` after the cluster's objects."""
+
+    what = "ns config"
+
+    def client(self, device: Device) -> NitroClient:
+        return client_for(device, self._secrets)
+
+    def save(self, client: Any, device: Device) -> None:
+        client.save_config()
 
 
 # -- marked objects ---------------------------------------------------------------------------------
@@ -537,6 +553,9 @@ class BindingProvider(ApplianceObjectProvider):
     #: NITRO attribute naming the parent in a bind body.
     parent_attr: ClassVar[str] = ""
     property_keys = ()
+    #: The ids of the two objects the binding joins: the ADC removes a binding with either of them, so
+    #: a replaced one replaces the binding in the same run.
+    parent_keys = ("parents",)
 
     def client(self, device: Device) -> NitroClient:
         return client_for(device, self._secrets)
@@ -601,6 +620,9 @@ class BindingProvider(ApplianceObjectProvider):
             operation="unbind",
             ok_codes=frozenset({258}),
         )
+
+    def after_delete(self, client: Any, props: dict[str, Any]) -> None:
+        client.save_config()
 
 
 class ServiceGroupMemberProvider(BindingProvider):

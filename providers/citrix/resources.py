@@ -17,6 +17,7 @@ marker) besides the keys listed here:
     CitrixHttpMonitor               CitrixPingMonitor's keys + http_request, response_codes, secure
     CitrixCertKey                   prefix, certificate_secret, private_key_secret (outputs certkey, sha256)
     CitrixSslVserverCertKey         vserver, certkey
+    CitrixConfigSave                revisions (the objects' ``revision`` outputs by resource name)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pulumi.dynamic import Resource
 
 from providers.citrix.objects import (
     CertKeyProvider,
+    ConfigSaveProvider,
     HttpMonitorProvider,
     LbGroupProvider,
     LbGroupVserverBindingProvider,
@@ -42,56 +44,57 @@ from providers.citrix.objects import (
     ServiceGroupProvider,
     SslVserverCertKeyBindingProvider,
 )
+from providers.common.resources import ApplianceResource
 
 Opts = pulumi.ResourceOptions | None
 
 
-class CitrixServer(Resource):
+class CitrixServer(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(ServerProvider(), name, props, opts)
 
 
-class CitrixServiceGroup(Resource):
+class CitrixServiceGroup(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(ServiceGroupProvider(), name, props, opts)
 
 
-class CitrixServiceGroupMember(Resource):
+class CitrixServiceGroupMember(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(ServiceGroupMemberProvider(), name, props, opts)
 
 
-class CitrixPingMonitor(Resource):
+class CitrixPingMonitor(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(PingMonitorProvider(), name, props, opts)
 
 
-class CitrixServiceGroupMonitor(Resource):
+class CitrixServiceGroupMonitor(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(ServiceGroupMonitorBindingProvider(), name, props, opts)
 
 
-class CitrixLbVserver(Resource):
+class CitrixLbVserver(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(LbVserverProvider(), name, props, opts)
 
 
-class CitrixLbVserverServiceGroup(Resource):
+class CitrixLbVserverServiceGroup(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(LbVserverServiceGroupBindingProvider(), name, props, opts)
 
 
-class CitrixLbGroup(Resource):
+class CitrixLbGroup(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(LbGroupProvider(), name, props, opts)
 
 
-class CitrixLbGroupMember(Resource):
+class CitrixLbGroupMember(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(LbGroupVserverBindingProvider(), name, props, opts)
 
 
-class CitrixMode(Resource):
+class CitrixMode(ApplianceResource):
     """A global mode kept on; outputs ``was_enabled`` (whether it was on before this stack needed it)."""
 
     was_enabled: pulumi.Output[bool]
@@ -100,17 +103,17 @@ class CitrixMode(Resource):
         super().__init__(ModeProvider(), name, {**props, "was_enabled": None}, opts)
 
 
-class CitrixPersistentLbVserver(Resource):
+class CitrixPersistentLbVserver(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(PersistentLbVserverProvider(), name, props, opts)
 
 
-class CitrixHttpMonitor(Resource):
+class CitrixHttpMonitor(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(HttpMonitorProvider(), name, props, opts)
 
 
-class CitrixCertKey(Resource):
+class CitrixCertKey(ApplianceResource):
     certkey: pulumi.Output[str]
     sha256: pulumi.Output[str]
 
@@ -118,6 +121,13 @@ class CitrixCertKey(Resource):
         super().__init__(CertKeyProvider(), name, {"certkey": None, "sha256": None, **props}, opts)
 
 
-class CitrixSslVserverCertKey(Resource):
+class CitrixSslVserverCertKey(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(SslVserverCertKeyBindingProvider(), name, props, opts)
+
+
+class CitrixConfigSave(Resource):
+    """``save ns config`` after the objects it depends on."""
+
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(ConfigSaveProvider(), name, props, opts)

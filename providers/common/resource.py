@@ -31,6 +31,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 
 from providers.common.device import Device, SecretConfig
 from providers.common.errors import OwnershipError
@@ -66,10 +67,18 @@ class ApplianceObjectProvider(ResourceProvider):
     #: Input keys that are not device properties but must survive into the outputs (which is all that
     #: read and delete receive), such as the names of secret config keys.
     carried_keys: ClassVar[tuple[str, ...]] = ()
-    #: When set, the outputs carry this key with a value that changes only when the provider really
-    #: wrote to the device ("adopted" when it found the object already right). Dependents that must act
-    #: on real changes only (a service restart after a setting changed) take it as an input.
-    revision_key: ClassVar[str | None] = None
+    #: Input keys holding the ids of the objects this one lives in or on (a virtual service's real server,
+    #: a binding's parent). They are carried into the outputs, and a change of one, or an unknown one,
+    #: replaces this object: when a parent is replaced delete-first, the engine asks the dependents'
+    #: diff with the parent's outputs unknown and replaces the ones that say so, in the same run
+    #: (the device took them with the parent). A state written before a key existed does not count as
+    #: a change, so an upgrade replaces nothing.
+    parent_keys: ClassVar[tuple[str, ...]] = ()
+    #: The outputs carry this key with a value that changes only when the provider really wrote to the
+    #: device, or found it changed since the state was written ("adopted" when it found the object
+    #: already right on create). Dependents that must act on real changes only take it as an input: a
+    #: service restart after a setting changed, the device's configuration save after its objects.
+    revision_key: ClassVar[str | None] = "revision"
 
     def __init__(self) -> None:
         super().__init__()
@@ -89,6 +98,11 @@ class ApplianceObjectProvider(ResourceProvider):
         if _url(olds) != _url(news):
             replaces.append("device")
         replaces += [k for k in self.content_replaces(olds, news) if k not in replaces]
+        replaces += [
+            k
+            for k in self.parent_keys
+            if k not in replaces and (_unknown(news.get(k)) or (k in olds and olds[k] != news.get(k)))
+        ]
         changed = [
             k
             for k in (*self.property_keys, *CONNECTION_KEYS)
@@ -141,7 +155,10 @@ class ApplianceObjectProvider(ResourceProvider):
         else:
             self._require_owner(device, news, current, "update")
             changed = self._changed(news, current)
-            wrote = bool(changed)
+            # Nothing to write, but the device is not what the state last recorded: a write of an earlier
+            # run whose answer was lost, or the same change made by hand. Either may be unsaved, so the
+            # revision moves and what acts on writes (the configuration save) acts on it.
+            wrote = bool(changed) or bool(self._changed(plain(olds), current))
             if changed:
                 self.update_object(client, news, changed, current)
         outs = self._outs(news, self._fetch_required(client, news))
@@ -157,6 +174,7 @@ class ApplianceObjectProvider(ResourceProvider):
             return
         self._require_owner(device, props, current, "delete")
         self.delete_object(client, props)
+        self.after_delete(client, props)
 
     # -- helpers -----------------------------------------------------------------------------------
     def _changed(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +186,8 @@ class ApplianceObjectProvider(ResourceProvider):
             outs[self.revision_key] = uuid.uuid4().hex if wrote else (unchanged or "adopted")
 
     def _outs(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-        outs = {k: props[k] for k in ("device", *self.identity_keys, *self.carried_keys) if k in props}
+        keys = ("device", *self.identity_keys, *self.carried_keys, *self.parent_keys)
+        outs = {k: props[k] for k in keys if k in props}
         outs.update(current)
         return outs
 
@@ -194,6 +213,10 @@ class ApplianceObjectProvider(ResourceProvider):
     def client_for(self, props: dict[str, Any]) -> Any:
         """The vendor client for these inputs (by default: by the device they name)."""
         return self.client(Device.from_props(props))
+
+    def after_delete(self, client: Any, props: dict[str, Any]) -> None:
+        """What follows a delete on the device (F5 and Citrix: save the configuration). Deletes of objects
+        removed from the program run after every other step of the run, so no later resource can do it."""
 
     def content_replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
         """Keys to report as replaced for reasons the inputs alone do not show (e.g. a secret's content)."""
@@ -221,6 +244,17 @@ class ApplianceObjectProvider(ResourceProvider):
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+def _unknown(value: Any) -> bool:
+    """Whether a value (or part of it) is not known yet: an output of a resource still to be made."""
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, dict):
+        return any(_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_unknown(v) for v in value)
+    return False
 
 
 def _url(props: dict[str, Any]) -> str | None:

@@ -9,7 +9,6 @@ expired token answers 401 "X-F5-Auth-Token does not exist." (re-login once and r
 from __future__ import annotations
 
 import re
-import sys
 import threading
 import time
 from typing import Any
@@ -54,8 +53,6 @@ class F5Client:
         self._lock = threading.Lock()
         self.writes = 0
         self._login_failure: tuple[float, ApplianceError] | None = None
-        #: HA device groups named by the resources that used this client (synced at exit after writes)
-        self.sync_groups: set[str] = set()
 
     # -- authentication ------------------------------------------------------------------------
     def _login(self) -> None:
@@ -92,26 +89,11 @@ class F5Client:
                 self._login_failure = None
 
     def close(self) -> None:
-        """Save the configuration if this process changed it, then delete the token.
+        """Delete the token, so it does not count against BIG-IP's 100-token cap after the run.
 
-        Runs once per provider process (at exit): the engine interrupts the provider host when the
-        deployment ends and waits 5 s before killing it (pulumi sdk/go/common/resource/plugin/plugin.go),
-        so the running configuration is saved once per run and device, not once per object, and the
-        token does not count against BIG-IP's 100-token cap after the run.
+        Best effort at provider-host exit. Saving and config-sync are not done here: they are steps of
+        their own (``ConfigSaveProvider``, and after each delete), since the engine may kill the host.
         """
-        if self.writes and self._token:
-            try:
-                self.save_config()
-            except ApplianceError as exc:
-                print(f"warning: {exc}; the running configuration was changed but not saved", file=sys.stderr)
-            for group in sorted(self.sync_groups):
-                try:
-                    self.sync_to_group(group)
-                except ApplianceError as exc:
-                    print(
-                        f"warning: {exc}; the HA peers of device group {group} were not synced",
-                        file=sys.stderr,
-                    )
         token, self._token = self._token, None
         if not token:
             return
@@ -212,6 +194,12 @@ class F5Client:
     def save_config(self) -> None:
         self.call("POST", "/mgmt/tm/sys/config", {"command": "save"}, what="sys config")
 
+    def persist(self, device: Device) -> None:
+        """Save the running configuration, then push it to the device's HA group when it has one."""
+        self.save_config()
+        if device.sync_group:
+            self.sync_to_group(device.sync_group)
+
     def sync_to_group(self, group: str) -> None:
         """``config-sync to-group`` (reference/f5.md §4): push this device's configuration to its HA peers."""
         self.call(
@@ -256,7 +244,4 @@ _CLIENTS: PerProcess[F5Client] = PerProcess()
 
 
 def client_for(device: Device, secrets: SecretConfig) -> F5Client:
-    client = _CLIENTS.get((device.url, device.user), lambda: F5Client(device, secrets.password(device)))
-    if device.sync_group:
-        client.sync_groups.add(device.sync_group)
-    return client
+    return _CLIENTS.get((device.url, device.user), lambda: F5Client(device, secrets.password(device)))

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from providers.common.device import Device
 from providers.common.resource import ApplianceObjectProvider, plain
+from providers.common.save import DeviceSaveProvider
 from providers.f5.client import F5Client, client_for, full_path, object_path
 
 
@@ -42,8 +43,23 @@ class F5ObjectProvider(ApplianceObjectProvider):
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         client.call("DELETE", self.path(props), what=self.label(props), ok_missing=True)
 
+    def after_delete(self, client: Any, props: dict[str, Any]) -> None:
+        client.persist(Device.from_props(props))
+
     def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
+
+
+class ConfigSaveProvider(DeviceSaveProvider):
+    """``save sys config`` after the cluster's objects, then ``config-sync to-group`` when declared."""
+
+    what = "sys config"
+
+    def client(self, device: Device) -> F5Client:
+        return client_for(device, self._secrets)
+
+    def save(self, client: Any, device: Device) -> None:
+        client.persist(device)
 
 
 class NodeProvider(F5ObjectProvider):
@@ -76,9 +92,11 @@ class NodeProvider(F5ObjectProvider):
 
 
 class PoolProvider(F5ObjectProvider):
-    """A pool with its members; members are added and removed one by one (never the whole list)."""
+    """A pool with its members; members are added and removed one by one (never the whole list).
+    ``parents``: the ids of its nodes and monitor (replaced with them)."""
 
     object_type = "ltm pool"
+    parent_keys = ("parents",)
     collection = "ltm/pool"
     property_keys = ("load_balancing_mode", "monitor", "members")
 
@@ -186,8 +204,11 @@ class SslPersistenceProvider(PersistenceProvider):
 
 
 class VirtualServerProvider(F5ObjectProvider):
+    """``parents``: the ids of its pool, persistence and client-ssl profiles (replaced with them)."""
+
     object_type = "ltm virtual"
     collection = "ltm/virtual"
+    parent_keys = ("parents",)
     property_keys = (
         "destination_address",
         "port",

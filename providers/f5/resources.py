@@ -7,9 +7,11 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
+from providers.common.resources import ApplianceResource
 from providers.f5.objects import (
     CertificateProvider,
     ClientSslProfileProvider,
+    ConfigSaveProvider,
     HttpMonitorProvider,
     HttpsMonitorProvider,
     NodeProvider,
@@ -22,47 +24,47 @@ from providers.f5.objects import (
 Opts = pulumi.ResourceOptions | None
 
 
-class F5Node(Resource):
+class F5Node(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(NodeProvider(), name, props, opts)
 
 
-class F5Pool(Resource):
+class F5Pool(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(PoolProvider(), name, props, opts)
 
 
-class F5SourceAddressPersistence(Resource):
+class F5SourceAddressPersistence(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(SourceAddressPersistenceProvider(), name, props, opts)
 
 
-class F5VirtualServer(Resource):
+class F5VirtualServer(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(VirtualServerProvider(), name, props, opts)
 
 
-class F5SslPersistence(Resource):
+class F5SslPersistence(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(SslPersistenceProvider(), name, props, opts)
 
 
-class F5HttpMonitor(Resource):
+class F5HttpMonitor(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(HttpMonitorProvider(), name, props, opts)
 
 
-class F5HttpsMonitor(Resource):
+class F5HttpsMonitor(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(HttpsMonitorProvider(), name, props, opts)
 
 
-class F5ClientSslProfile(Resource):
+class F5ClientSslProfile(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(ClientSslProfileProvider(), name, props, opts)
 
 
-class F5Certificate(Resource):
+class F5Certificate(ApplianceResource):
     """The SSTP certificate and key; outputs ``sha256``, ``certificate`` and ``key`` (device paths)."""
 
     sha256: pulumi.Output[str]
@@ -73,3 +75,11 @@ class F5Certificate(Resource):
         super().__init__(
             CertificateProvider(), name, {**props, "sha256": None, "certificate": None, "key": None}, opts
         )
+
+
+class F5ConfigSave(Resource):
+    """``save sys config`` (and config-sync) after the objects it depends on; inputs ``device``,
+    ``revisions`` (the objects' ``revision`` outputs by resource name)."""
+
+    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+        super().__init__(ConfigSaveProvider(), name, props, opts)

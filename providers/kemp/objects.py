@@ -296,10 +296,13 @@ class VsChildProvider(KempProvider):
 
 
 class RealServerProvider(VsChildProvider):
-    """``{vs, address, port (identity), weight, enabled}``: an RRAS node behind one virtual service."""
+    """``{vs, address, port (identity), weight, enabled}``: an RRAS node behind one virtual service.
+    ``vs_id`` (the virtual service resource's id): ``delvs`` takes the real servers with it, so a replaced
+    virtual service replaces them too."""
 
     object_type = "real server"
     identity_keys = ("vs", "address", "port")
+    parent_keys = ("vs_id",)
     property_keys = ("weight", "enabled")
     delete_before_replace = True
 
@@ -355,10 +358,12 @@ class PortFollowProvider(VsChildProvider):
     """``{vs, follow}``: ``vs`` follows ``follow`` (FollowVSID = the other's current Index).
 
     Port following is one-directional on the wire; the component declares it for both directions.
+    ``vs_id`` / ``follow_id``: the two virtual service resources' ids (a replaced one loses the setting).
     """
 
     object_type = "port following"
     identity_keys = ("vs", "follow")
+    parent_keys = ("vs_id", "follow_id")
     property_keys: ClassVar[tuple[str, ...]] = ()
     delete_before_replace = True
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource
 
+from providers.common.resources import ApplianceResource
 from providers.kemp.objects import (
     CertificateProvider,
     HealthCheckedVirtualServiceProvider,
@@ -29,32 +29,32 @@ from providers.kemp.objects import (
 Opts = pulumi.ResourceOptions | None
 
 
-class KempVirtualService(Resource):
+class KempVirtualService(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(VirtualServiceProvider(), name, props, opts)
 
 
-class KempRealServer(Resource):
+class KempRealServer(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(RealServerProvider(), name, props, opts)
 
 
-class KempPortFollow(Resource):
+class KempPortFollow(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(PortFollowProvider(), name, props, opts)
 
 
-class KempHealthCheckedVirtualService(Resource):
+class KempHealthCheckedVirtualService(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(HealthCheckedVirtualServiceProvider(), name, props, opts)
 
 
-class KempSstpVirtualService(Resource):
+class KempSstpVirtualService(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
         super().__init__(SstpVirtualServiceProvider(), name, props, opts)
 
 
-class KempCertificate(Resource):
+class KempCertificate(ApplianceResource):
     """The SSTP certificate and key; outputs ``name`` (as installed) and ``sha256``."""
 
     sha256: pulumi.Output[str]

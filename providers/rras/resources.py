@@ -7,23 +7,20 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
+from providers.common.resources import ApplianceResource
 from providers.rras.objects import IpsecPolicyProvider, NodeRestartProvider, RegistryValueProvider
 
 Opts = pulumi.ResourceOptions | None
 
 
-class RrasIpsecPolicy(Resource):
-    revision: pulumi.Output[str]
-
+class RrasIpsecPolicy(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
-        super().__init__(IpsecPolicyProvider(), name, {**props, "revision": None}, opts)
+        super().__init__(IpsecPolicyProvider(), name, props, opts)
 
 
-class RrasRegistryValue(Resource):
-    revision: pulumi.Output[str]
-
+class RrasRegistryValue(ApplianceResource):
     def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
-        super().__init__(RegistryValueProvider(), name, {**props, "revision": None}, opts)
+        super().__init__(RegistryValueProvider(), name, props, opts)
 
 
 class RrasNodeRestart(Resource):

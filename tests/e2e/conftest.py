@@ -90,6 +90,11 @@ class Project:
         for key, value in secrets.items():
             self.pulumi("config", "set", "--secret", f"aovpn:{key}", stack=stack, check=True, stdin=value)
 
+    @staticmethod
+    def urn(stack: str, name: str) -> str:
+        """The URN of a cluster's appliance resource named ``name`` (a child of its VpnCluster)."""
+        return f"urn:pulumi:{stack}::aovpn::aovpn:index:VpnCluster$pulumi-python:dynamic:Resource::{name}"
+
     def stack_file(self, stack: str) -> str:
         return (self.path / "stacks" / f"Pulumi.{stack}.yaml").read_text()
 

@@ -262,3 +262,44 @@ def test_removing_the_cluster_leaves_the_twin_as_it_was(project: Project, adc: A
     # USNIP stays as this project found or left it: never disabled by a destroy
     assert nitro.call("GET", "nsmode").json()["nsmode"]["usnip"] is True
     assert running["server"] == {}
+
+
+def test_a_replaced_service_group_brings_its_bindings_back(project: Project, adc: Any) -> None:
+    """The ADC drops a service group's bindings (members, monitor, vserver) with it: a replaced service
+    group (forced with ``--replace``) replaces them in the same run, and the next ``up`` writes nothing."""
+    nitro = Adc(adc)
+    stack = "citrix-replace"
+    decl = cluster_decl(adc, name="vpn-rep", virtualAddress="192.0.2.36")
+    project.write_stack(stack, [decl], {"adcPassword": PASSWORD})
+    project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
+
+    urn = project.urn(stack, "vpn-rep-servicegroup-ikev2-500")
+    preview = project.pulumi("preview", "--replace", urn, "--json", stack=stack, check=True)
+    plan = {(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in preview.json()["steps"]}
+    for name in (
+        "vpn-rep-servicegroup-ikev2-500",
+        "vpn-rep-member-ikev2-500-rras1",
+        "vpn-rep-member-ikev2-500-rras2",
+        "vpn-rep-monitor-binding-ikev2-500",
+        "vpn-rep-vserver-binding-ikev2-500",
+    ):
+        assert ("replace", name) in plan, plan
+
+    project.pulumi("up", "--yes", "--skip-preview", "--replace", urn, stack=stack, check=True)
+    members = nitro.get("servicegroup_servicegroupmember_binding/vpn-rep_ikev2_500")
+    assert sorted((m["servername"], m["port"]) for m in members) == [
+        ("vpn-rep_rras1", 500),
+        ("vpn-rep_rras2", 500),
+    ]
+    assert [b["monitor_name"] for b in nitro.get("servicegroup_lbmonitor_binding/vpn-rep_ikev2_500")] == [
+        "vpn-rep_ikev2_ping"
+    ]
+    assert [
+        b["servicegroupname"] for b in nitro.get("lbvserver_servicegroup_binding/vpn-rep_ikev2_500_vs")
+    ] == ["vpn-rep_ikev2_500"]
+
+    seq = last_seq(adc)
+    again = project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
+    assert writes(adc, seq) == [], again.output
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=stack).exit_code == 0
+    project.pulumi("destroy", "--yes", "--skip-preview", stack=stack, check=True)

@@ -281,3 +281,45 @@ def test_removing_the_cluster_leaves_nothing_behind(project: Project, kemp: Any)
     project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
     assert lm.show_vs(500) is None and lm.show_vs(4500) is None
     assert not [vs for vs in lm.listed() if vs.get("NickName", "").startswith("vpn-lm")]
+
+
+def test_a_replaced_virtual_service_brings_its_real_servers_and_port_following_back(
+    project: Project, kemp: Any
+) -> None:
+    """``delvs`` takes a service's real servers with it: when the service is replaced (here forced with
+    ``--replace``, as a person does to recreate a broken object), its real servers and the port following
+    on both services are replaced in the same run, and the next ``up`` has nothing left to do."""
+    lm = LoadMaster(kemp)
+    stack = "kemp-replace"
+    decl = cluster_decl(kemp, name="vpn-rep", virtualAddress="192.0.2.66")
+    project.write_stack(stack, [decl], {"lmPassword": PASSWORD})
+    project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
+    before = lm.show_vs(500, "192.0.2.66")
+    assert before is not None and len(before["Rs"]) == 2
+
+    urn = project.urn(stack, "vpn-rep-vs-ikev2-500")
+    preview = project.pulumi("preview", "--replace", urn, "--json", stack=stack, check=True)
+    plan = {
+        (s["op"], s["urn"].rsplit("::", 1)[-1]) for s in preview.json()["steps"] if s["op"] not in ("same",)
+    }
+    assert ("replace", "vpn-rep-vs-ikev2-500") in plan, plan
+    for node in ("rras1", "rras2"):
+        assert ("replace", f"vpn-rep-rs-ikev2-500-{node}") in plan, plan
+    assert ("replace", "vpn-rep-follow-ikev2-500") in plan, plan
+    assert ("replace", "vpn-rep-follow-ikev2-4500") in plan, plan
+
+    run = project.pulumi("up", "--yes", "--skip-preview", "--replace", urn, stack=stack, check=True)
+    vs500, vs4500 = lm.show_vs(500, "192.0.2.66"), lm.show_vs(4500, "192.0.2.66")
+    assert vs500 is not None and vs4500 is not None, run.output
+    assert vs500["Index"] != before["Index"]  # a new service
+    assert sorted((rs["Addr"], rs["Port"]) for rs in vs500["Rs"]) == [
+        ("10.0.0.61", "500"),
+        ("10.0.0.62", "500"),
+    ]
+    assert vs500["FollowVSID"] == vs4500["Index"] and vs4500["FollowVSID"] == vs500["Index"]
+
+    seq = last_seq(kemp)
+    again = project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
+    assert writes(kemp, seq) == [], again.output
+    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=stack).exit_code == 0
+    project.pulumi("destroy", "--yes", "--skip-preview", stack=stack, check=True)

@@ -24,6 +24,10 @@ KEMP = {"kind": "kemp", "url": "https://lm.example.net", "user": "automation", "
 @pulumi.runtime.test
 def test_citrix_ikev2_objects(mocks):  # noqa: F811
     def check(objs: dict[str, dict[str, Any]]) -> None:
+        save = objs.pop("vpn-east-config-save")
+        # one `save ns config` after every object, fed by each object's revision
+        assert sorted(save["revisions"]) == sorted(objs)
+        assert save["device"] == objs["vpn-east-server-rras1"]["device"]
         assert sorted(objs) == sorted(
             [
                 "vpn-east-mode-usnip",

@@ -49,6 +49,9 @@ def _build(mocks: _Mocks, **changes: Any) -> dict[str, dict[str, Any]]:
 @pulumi.runtime.test
 def test_ikev2_cluster_objects(mocks):
     def check(objs: dict[str, dict[str, Any]]) -> None:
+        save = objs.pop("vpn-east-config-save")
+        # one save of the BIG-IP's configuration after every object, fed by each object's revision
+        assert sorted(save["revisions"]) == sorted(objs)
         assert sorted(objs) == [
             "vpn-east-node-rras1",
             "vpn-east-node-rras2",

@@ -1,0 +1,36 @@
+"""The configuration save that follows a cluster's objects on a device that must be told to persist them
+(F5 BIG-IP, Citrix ADC): one resource per cluster and device, after every object of it, visible in a
+preview, run only when one of those objects was written, adopted or found changed (providers/common/save.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+from components.naming import resource_name
+
+SaveResource = Callable[[str, dict[str, Any], pulumi.ResourceOptions], pulumi.CustomResource]
+
+
+def config_save(
+    make: SaveResource,
+    cluster_name: str,
+    device: dict[str, Any],
+    objects: list[pulumi.CustomResource],
+    parent: pulumi.Resource,
+) -> pulumi.CustomResource:
+    """``make`` (the vendor's save resource) over ``objects``: their revisions by resource name."""
+    pairs = [pulumi.Output.all(obj.urn, obj.revision) for obj in objects]  # type: ignore[attr-defined]
+    # A revision is None only for an object recorded by a version without revisions; None-valued keys
+    # would be dropped from the inputs, so it is kept as "".
+    revisions = pulumi.Output.all(*pairs).apply(
+        lambda found: {str(urn).rsplit("::", 1)[-1]: rev or "" for urn, rev in found}
+    )
+    return make(
+        resource_name(cluster_name, "config-save"),
+        {"device": device, "revisions": revisions},
+        pulumi.ResourceOptions(parent=parent, depends_on=objects),
+    )

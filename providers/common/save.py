@@ -1,0 +1,75 @@
+"""The configuration save of one device as a resource of its own, ordered after that device's objects.
+
+F5 BIG-IP and Citrix ADC change only their running configuration through the API; a reboot loses what
+was not saved (``save sys config``, ``save ns config``). Saving is a step the engine runs and a preview
+shows, not something left to how the provider process ends (the engine interrupts the provider host
+behind a shell script and kills it five seconds later: see docs/pulumi-engine.md).
+
+Inputs: ``device`` and ``revisions``, the ``revision`` output of every object of the device that the
+cluster manages (it changes only when the object was written, adopted, or found changed since the state
+was written). The save runs on create, and on update when a revision, or the set of objects, changed;
+so a second ``up`` with nothing to do saves nothing. Deletes of objects that left the program run after
+every other step, so their save is the object provider's own (``after_delete``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pulumi.dynamic import (
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from providers.common.device import Device, SecretConfig
+from providers.common.resource import plain
+
+
+class DeviceSaveProvider(ResourceProvider):
+    """Base of the vendors' save providers: ``save(client, device)`` persists (and syncs) the device."""
+
+    #: What the device calls its saved configuration, for ids and messages ("sys config").
+    what: ClassVar[str] = "config"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets = SecretConfig()
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self._secrets = SecretConfig(req.config)
+
+    def client(self, device: Device) -> Any:
+        raise NotImplementedError
+
+    def save(self, client: Any, device: Device) -> None:
+        raise NotImplementedError
+
+    def _save(self, props: dict[str, Any]) -> dict[str, Any]:
+        props = plain(props)
+        device = Device.from_props(props)
+        self.save(self.client(device), device)
+        return props
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._save(props)
+        return CreateResult(f"{Device.from_props(outs).host} {self.what}", outs)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        olds, news = plain(olds), plain(news)
+        changed = any(olds.get(k) != news.get(k) for k in ("device", "revisions"))
+        return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._save(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        # Nothing on the device to compare with: the save is an action, recorded by what it saved after.
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        # The objects' own deletes saved the device (after_delete); there is nothing left to undo.
+        return None
