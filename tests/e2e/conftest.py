@@ -49,10 +49,11 @@ class Project:
         self.path = path
         self.backend = path / ".state"
         self.home = path / ".pulumi-home"
+        self.passphrase = PASSPHRASE
         self.stacks: set[str] = set()
 
     def env(self) -> dict[str, str]:
-        return cli_env(self.backend, self.home, PASSPHRASE)
+        return cli_env(self.backend, self.home, self.passphrase)
 
     def pulumi(self, *args: str, stack: str, check: bool = False, stdin: str | None = None) -> CliRun:
         """``pulumi ARGS --stack STACK --non-interactive`` in the project directory."""

@@ -33,7 +33,7 @@ def requests_made(twin: Any) -> list[tuple[str, str, int]]:
     return [(e["method"], e["path"], e["status"]) for e in twin.admin().log()]
 
 
-def test_one_token_for_many_calls_then_saved_and_deleted_at_close(f5):
+def test_one_token_for_many_calls_then_deleted_at_close_and_nothing_saved_there(f5):
     c = client(f5)
     for i in range(5):
         c.call(
@@ -45,9 +45,14 @@ def test_one_token_for_many_calls_then_saved_and_deleted_at_close(f5):
     assert [r for r in log if r[1] == "/mgmt/shared/authn/login"] == [
         ("POST", "/mgmt/shared/authn/login", 200)
     ]
-    assert log[-2] == ("POST", "/mgmt/tm/sys/config", 200)  # saved once, at the end
+    # saving is a step of the run (ConfigSaveProvider, tests/e2e/test_config_save.py), never left to
+    # the provider host's exit, which the engine may cut short
+    assert not [r for r in log if r[1] == "/mgmt/tm/sys/config"]
     assert log[-1][0] == "DELETE" and log[-1][1].startswith("/mgmt/shared/authz/tokens/")
     assert f5.admin()._call("GET", "/_twin/tokens")["automation"] == 0
+    assert f5.admin().state()["unsaved_changes"] is True
+    c = client(f5)
+    c.persist(c.device)
     assert f5.admin().state()["unsaved_changes"] is False
 
 
