@@ -3,14 +3,16 @@
 # as an independent client of the Kemp twin) into the venv whose python is $PY.
 #
 # Why a script: the sdist's setup.py does `from pip.req import parse_requirements` / pip._internal, which
-# breaks on any current pip (and its requirements.txt pulls in pylint, tox, nose, sphinx...). So we fetch
-# the pinned sdist (sha256-checked), replace setup.py by a minimal one with the three runtime dependencies
-# (requests, lxml, netaddr) and install that. Idempotent: does nothing when 0.7.43 is already installed.
+# breaks on any current pip (and its requirements.txt pulls in pylint, tox, nose, sphinx...), and pip
+# cannot download an sdist without building its metadata. So the sdist of that name and version is looked
+# up in the package index pip uses (its JSON simple API, PEP 691), fetched and checked against the pinned
+# sha256, its setup.py replaced by a minimal
+# one with the three runtime dependencies (requests, lxml, netaddr) and installed. Idempotent: does
+# nothing when 0.7.43 is already installed.
 set -euo pipefail
 
 PY="${PY:-venv/bin/python}"
 VERSION="0.7.43"
-URL="https://files.pythonhosted.org/packages/11/66/53f108317b7447918d6da0fced3575cca5a404756dc8730c4bb8d074c621/python-kemptech-api-${VERSION}.tar.gz"
 SHA256="03e1a2fb10124fdea5978ba9d42abd325665716d526d81d01072062a8ef45899"
 
 installed="$("$PY" -c 'import importlib.metadata as m
@@ -28,12 +30,25 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-"$PY" - "$URL" "$SHA256" "$work/sdist.tar.gz" <<'EOF'
+"$PY" - "python-kemptech-api" "$VERSION" "$SHA256" "$work/sdist.tar.gz" <<'EOF'
 import hashlib
+import json
 import sys
 import urllib.request
 
-url, expected, target = sys.argv[1:4]
+name, version, expected, target = sys.argv[1:5]
+index = urllib.request.Request(
+    f"https://pypi.org/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+)
+with urllib.request.urlopen(index, timeout=120) as resp:
+    files = json.load(resp)["files"]
+wanted = f"{name}-{version}.tar.gz"
+found = [f for f in files if f["filename"] == wanted]
+if not found:
+    sys.exit(f"the package index lists no {wanted}")
+if found[0]["hashes"].get("sha256") != expected:
+    sys.exit(f"the index lists sha256 {found[0]['hashes'].get('sha256')} for {wanted}, expected {expected}")
+url = found[0]["url"]
 with urllib.request.urlopen(url, timeout=120) as resp:
     payload = resp.read()
 digest = hashlib.sha256(payload).hexdigest()

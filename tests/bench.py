@@ -9,7 +9,6 @@ table (BENCHMARKS.md keeps the last one). Wall time includes starting the progra
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -17,20 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from emulators.common import ensure_tls, start_twin
-from tests.e2e.conftest import PRODUCT, ROOT, Project
+from tests.e2e.conftest import Project, copy_product
 
 F5_USER, F5_PASSWORD = "automation", "automation-pass"
 
 
 def _project(tmp: Path) -> Project:
-    for name in PRODUCT:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, tmp / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, tmp / name)
-    (tmp / "venv").symlink_to(ROOT / "venv")
-    return Project(tmp)
+    return copy_product(tmp)
 
 
 def _cluster(twin: Any, nodes: int, protocols: list[str], vendor: str = "f5") -> dict[str, Any]:

@@ -43,7 +43,7 @@ from providers.citrix.client import ALREADY_EXISTS, NitroClient, args_query, cli
 from providers.common.device import Device
 from providers.common.errors import OwnershipError
 from providers.common.resource import ApplianceObjectProvider, plain
-from providers.common.save import DeviceSaveProvider
+from providers.common.save import SAVES_AFTER_DELETE, DeviceSaveProvider
 
 NOT_OURS = "not ours"
 
@@ -108,7 +108,7 @@ class NitroObjectProvider(ApplianceObjectProvider):
         )
 
     def after_delete(self, client: Any, props: dict[str, Any]) -> None:
-        client.save_config()
+        SAVES_AFTER_DELETE.after_change(Device.from_props(props).url, client.save_config)
 
 
 class ConfigSaveProvider(DeviceSaveProvider):
@@ -622,7 +622,7 @@ class BindingProvider(ApplianceObjectProvider):
         )
 
     def after_delete(self, client: Any, props: dict[str, Any]) -> None:
-        client.save_config()
+        SAVES_AFTER_DELETE.after_change(Device.from_props(props).url, client.save_config)
 
 
 class ServiceGroupMemberProvider(BindingProvider):

@@ -68,9 +68,9 @@ class ApplianceObjectProvider(ResourceProvider):
     #: read and delete receive), such as the names of secret config keys.
     carried_keys: ClassVar[tuple[str, ...]] = ()
     #: Input keys holding the ids of the objects this one lives in or on (a virtual service's real server,
-    #: a binding's parent). They are carried into the outputs, and a change of one, or an unknown one,
-    #: replaces this object: when a parent is replaced delete-first, the engine asks the dependents'
-    #: diff with the parent's outputs unknown and replaces the ones that say so, in the same run
+    #: a binding's parents). They are carried into the outputs; when the whole value is unknown, or a
+    #: single id changed, this object is replaced: when a parent is replaced delete-first, the engine asks
+    #: the dependents' diff with that property unknown and replaces the ones that say so, in the same run
     #: (the device took them with the parent). A state written before a key existed does not count as
     #: a change, so an upgrade replaces nothing.
     parent_keys: ClassVar[tuple[str, ...]] = ()
@@ -98,11 +98,7 @@ class ApplianceObjectProvider(ResourceProvider):
         if _url(olds) != _url(news):
             replaces.append("device")
         replaces += [k for k in self.content_replaces(olds, news) if k not in replaces]
-        replaces += [
-            k
-            for k in self.parent_keys
-            if k not in replaces and (_unknown(news.get(k)) or (k in olds and olds[k] != news.get(k)))
-        ]
+        replaces += [k for k in self.parent_keys if k not in replaces and _parent_replaced(k, olds, news)]
         changed = [
             k
             for k in (*self.property_keys, *CONNECTION_KEYS)
@@ -246,15 +242,20 @@ class ApplianceObjectProvider(ResourceProvider):
         raise NotImplementedError
 
 
-def _unknown(value: Any) -> bool:
-    """Whether a value (or part of it) is not known yet: an output of a resource still to be made."""
-    if isinstance(value, Unknown):
+def _parent_replaced(key: str, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    """Whether the parent(s) named by ``key`` are being replaced.
+
+    The engine's dependent-replacement check sends the whole property unknown (pkg/resource/deploy/
+    step_generator.go, calculateDependentReplacements). An unknown element of a list is only a parent
+    still to be made (a node added to a pool): that is an update of the list, not a replacement; so is
+    a parent added or removed. A single parent id that changed means another parent object.
+    """
+    new = news.get(key)
+    if isinstance(new, Unknown):
         return True
-    if isinstance(value, dict):
-        return any(_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_unknown(v) for v in value)
-    return False
+    if isinstance(new, list | tuple) or key not in olds:
+        return False
+    return bool(olds[key] != new)
 
 
 def _url(props: dict[str, Any]) -> str | None:

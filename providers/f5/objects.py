@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from providers.common.device import Device
 from providers.common.resource import ApplianceObjectProvider, plain
-from providers.common.save import DeviceSaveProvider
+from providers.common.save import SAVES_AFTER_DELETE, DeviceSaveProvider
 from providers.f5.client import F5Client, client_for, full_path, object_path
 
 
@@ -44,7 +44,8 @@ class F5ObjectProvider(ApplianceObjectProvider):
         client.call("DELETE", self.path(props), what=self.label(props), ok_missing=True)
 
     def after_delete(self, client: Any, props: dict[str, Any]) -> None:
-        client.persist(Device.from_props(props))
+        device = Device.from_props(props)
+        SAVES_AFTER_DELETE.after_change(device.url, lambda: client.persist(device))
 
     def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError

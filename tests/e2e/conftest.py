@@ -105,9 +105,9 @@ class Project:
         return loaded
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    path = tmp_path_factory.mktemp("project")
+def copy_product(path: Path) -> Project:
+    """The product (Pulumi.yaml, __main__.py, components, providers) copied to ``path``, with the venv."""
+    path.mkdir(parents=True, exist_ok=True)
     for name in PRODUCT:
         src = ROOT / name
         if src.is_dir():
@@ -115,4 +115,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
         else:
             shutil.copy2(src, path / name)
     (path / "venv").symlink_to(ROOT / "venv")
-    yield Project(path)
+    return Project(path)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    yield copy_product(tmp_path_factory.mktemp("project"))

@@ -308,10 +308,15 @@ def test_a_replaced_virtual_service_brings_its_real_servers_and_port_following_b
     assert ("replace", "vpn-rep-follow-ikev2-500") in plan, plan
     assert ("replace", "vpn-rep-follow-ikev2-4500") in plan, plan
 
+    seq = last_seq(kemp)
     run = project.pulumi("up", "--yes", "--skip-preview", "--replace", urn, stack=stack, check=True)
+    done = writes(kemp, seq)
+    assert [w for w in done if w.startswith(("/access/delvs", "/access/addvs"))] == [
+        "/access/delvs?vs=192.0.2.66&port=500&prot=udp",
+        next(w for w in done if w.startswith("/access/addvs")),
+    ], done  # deleted first, then made again
     vs500, vs4500 = lm.show_vs(500, "192.0.2.66"), lm.show_vs(4500, "192.0.2.66")
     assert vs500 is not None and vs4500 is not None, run.output
-    assert vs500["Index"] != before["Index"]  # a new service
     assert sorted((rs["Addr"], rs["Port"]) for rs in vs500["Rs"]) == [
         ("10.0.0.61", "500"),
         ("10.0.0.62", "500"),

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PRODUCT, ROOT, Project
+from tests.e2e.conftest import ROOT, Project, copy_product
 
 pytestmark = pytest.mark.e2e
 
@@ -31,20 +31,12 @@ LOCAL_PASSPHRASE = "aovpn-local-twins"
 
 
 def _copy(path: Path, urls: dict[int, str], tls: Any) -> Project:
-    path.mkdir()
-    for name in PRODUCT:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, path / name)
-    (path / "venv").symlink_to(ROOT / "venv")
+    project = copy_product(path)
     # the stack's caBundle is the relative .twins/tls/ca.pem
     (path / ".twins" / "tls").mkdir(parents=True)
     shutil.copy2(tls.ca_path, path / ".twins" / "tls" / "ca.pem")
     (path / "stacks").mkdir(exist_ok=True)
     (path / "stacks" / "Pulumi.local.yaml").write_text(_moved(LOCAL.read_text(), urls))
-    project = Project(path)
     project.passphrase = LOCAL_PASSPHRASE
     return project
 
