@@ -96,6 +96,23 @@ class Project:
         """The URN of a cluster's appliance resource named ``name`` (a child of its VpnCluster)."""
         return f"urn:pulumi:{stack}::aovpn::aovpn:index:VpnCluster$pulumi-python:dynamic:Resource::{name}"
 
+    def replace(self, stack: str, name: str, dependents: list[str]) -> CliRun:
+        """``pulumi up --replace`` of the resource ``name``, after a preview that must plan the replacement
+        of it and of every one of ``dependents`` (the objects built on it) in the same run."""
+        urn = self.urn(stack, name)
+        preview = self.pulumi("preview", "--replace", urn, "--json", stack=stack, check=True)
+        plan = {(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in preview.json()["steps"]}
+        for replaced in (name, *dependents):
+            assert ("replace", replaced) in plan, plan
+        return self.pulumi("up", "--yes", "--skip-preview", "--replace", urn, stack=stack, check=True)
+
+    def settled(self, stack: str, twin: Any, since: int, writes: Any) -> None:
+        """The next ``up`` writes nothing to ``twin`` and a drift check finds nothing; then destroy."""
+        again = self.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
+        assert writes(twin, since) == [], again.output
+        assert self.pulumi("preview", "--refresh", "--expect-no-changes", stack=stack).exit_code == 0
+        self.pulumi("destroy", "--yes", "--skip-preview", stack=stack, check=True)
+
     def stack_file(self, stack: str) -> str:
         return (self.path / "stacks" / f"Pulumi.{stack}.yaml").read_text()
 

@@ -273,19 +273,16 @@ def test_a_replaced_service_group_brings_its_bindings_back(project: Project, adc
     project.write_stack(stack, [decl], {"adcPassword": PASSWORD})
     project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
 
-    urn = project.urn(stack, "vpn-rep-servicegroup-ikev2-500")
-    preview = project.pulumi("preview", "--replace", urn, "--json", stack=stack, check=True)
-    plan = {(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in preview.json()["steps"]}
-    for name in (
+    project.replace(
+        stack,
         "vpn-rep-servicegroup-ikev2-500",
-        "vpn-rep-member-ikev2-500-rras1",
-        "vpn-rep-member-ikev2-500-rras2",
-        "vpn-rep-monitor-binding-ikev2-500",
-        "vpn-rep-vserver-binding-ikev2-500",
-    ):
-        assert ("replace", name) in plan, plan
-
-    project.pulumi("up", "--yes", "--skip-preview", "--replace", urn, stack=stack, check=True)
+        [
+            "vpn-rep-member-ikev2-500-rras1",
+            "vpn-rep-member-ikev2-500-rras2",
+            "vpn-rep-monitor-binding-ikev2-500",
+            "vpn-rep-vserver-binding-ikev2-500",
+        ],
+    )
     members = nitro.get("servicegroup_servicegroupmember_binding/vpn-rep_ikev2_500")
     assert sorted((m["servername"], m["port"]) for m in members) == [
         ("vpn-rep_rras1", 500),
@@ -298,8 +295,4 @@ def test_a_replaced_service_group_brings_its_bindings_back(project: Project, adc
         b["servicegroupname"] for b in nitro.get("lbvserver_servicegroup_binding/vpn-rep_ikev2_500_vs")
     ] == ["vpn-rep_ikev2_500"]
 
-    seq = last_seq(adc)
-    again = project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
-    assert writes(adc, seq) == [], again.output
-    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=stack).exit_code == 0
-    project.pulumi("destroy", "--yes", "--skip-preview", stack=stack, check=True)
+    project.settled(stack, adc, last_seq(adc), writes)

@@ -243,22 +243,15 @@ def test_a_replaced_node_replaces_the_pools_and_virtuals_built_on_it(project: Pr
     project.write_stack(stack, [decl], {"f5Password": F5_PASSWORD})
     project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
 
-    urn = project.urn(stack, "vpn-rep-node-rras1")
-    preview = project.pulumi("preview", "--replace", urn, "--json", stack=stack, check=True)
-    plan = {(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in preview.json()["steps"]}
-    for port in (500, 4500):
-        assert ("replace", f"vpn-rep-pool-ikev2-{port}") in plan, plan
-        assert ("replace", f"vpn-rep-virtual-ikev2-{port}") in plan, plan
-
-    project.pulumi("up", "--yes", "--skip-preview", "--replace", urn, stack=stack, check=True)
+    project.replace(
+        stack,
+        "vpn-rep-node-rras1",
+        [f"vpn-rep-{kind}-ikev2-{port}" for kind in ("pool", "virtual") for port in (500, 4500)],
+    )
     for port in (500, 4500):
         members = bigip.get(f"/mgmt/tm/ltm/pool/~Common~vpn-rep_ikev2_{port}/members")["items"]
         assert sorted(m["name"] for m in members) == [f"vpn-rep_rras1:{port}", f"vpn-rep_rras2:{port}"]
         vs = bigip.get(f"/mgmt/tm/ltm/virtual/~Common~vpn-rep_ikev2_{port}_vs")
         assert vs["pool"] == f"/Common/vpn-rep_ikev2_{port}"
 
-    seq = last_seq(f5)
-    again = project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
-    assert writes(f5, seq) == [], again.output
-    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=stack).exit_code == 0
-    project.pulumi("destroy", "--yes", "--skip-preview", stack=stack, check=True)
+    project.settled(stack, f5, last_seq(f5), writes)

@@ -297,19 +297,17 @@ def test_a_replaced_virtual_service_brings_its_real_servers_and_port_following_b
     before = lm.show_vs(500, "192.0.2.66")
     assert before is not None and len(before["Rs"]) == 2
 
-    urn = project.urn(stack, "vpn-rep-vs-ikev2-500")
-    preview = project.pulumi("preview", "--replace", urn, "--json", stack=stack, check=True)
-    plan = {
-        (s["op"], s["urn"].rsplit("::", 1)[-1]) for s in preview.json()["steps"] if s["op"] not in ("same",)
-    }
-    assert ("replace", "vpn-rep-vs-ikev2-500") in plan, plan
-    for node in ("rras1", "rras2"):
-        assert ("replace", f"vpn-rep-rs-ikev2-500-{node}") in plan, plan
-    assert ("replace", "vpn-rep-follow-ikev2-500") in plan, plan
-    assert ("replace", "vpn-rep-follow-ikev2-4500") in plan, plan
-
     seq = last_seq(kemp)
-    run = project.pulumi("up", "--yes", "--skip-preview", "--replace", urn, stack=stack, check=True)
+    run = project.replace(
+        stack,
+        "vpn-rep-vs-ikev2-500",
+        [
+            "vpn-rep-rs-ikev2-500-rras1",
+            "vpn-rep-rs-ikev2-500-rras2",
+            "vpn-rep-follow-ikev2-500",
+            "vpn-rep-follow-ikev2-4500",
+        ],
+    )
     done = writes(kemp, seq)
     assert [w for w in done if w.startswith(("/access/delvs", "/access/addvs"))] == [
         "/access/delvs?vs=192.0.2.66&port=500&prot=udp",
@@ -323,8 +321,4 @@ def test_a_replaced_virtual_service_brings_its_real_servers_and_port_following_b
     ]
     assert vs500["FollowVSID"] == vs4500["Index"] and vs4500["FollowVSID"] == vs500["Index"]
 
-    seq = last_seq(kemp)
-    again = project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
-    assert writes(kemp, seq) == [], again.output
-    assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=stack).exit_code == 0
-    project.pulumi("destroy", "--yes", "--skip-preview", stack=stack, check=True)
+    project.settled(stack, kemp, last_seq(kemp), writes)
