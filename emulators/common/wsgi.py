@@ -172,8 +172,11 @@ class TwinApp:
         status_holder: dict[str, int] = {}
 
         def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            status_holder["status"] = int(status.split(" ", 1)[0])
-            return start_response(status, headers, exc_info)
+            code = int(status.split(" ", 1)[0])
+            status_holder["status"] = code
+            # The appliances answer with the standard reason phrase ("409 Conflict"); werkzeug spells it
+            # upper-case ("409 CONFLICT"), and clients that switch on the exact string would be misled.
+            return start_response(f"{code} {_reason(code)}", headers, exc_info)
 
         try:
             result = self.vendor_app(environ, _start_response)

@@ -98,3 +98,23 @@ def test_reboot_returns_to_saved_configuration(twin):
 def test_latency_is_recorded_and_reported(twin):
     twin.admin().set_latency(5)
     assert twin.app.latency_ms == 5
+
+
+@pytest.mark.parametrize(("vendor", "path"), [("citrix", "/nitro/v1/config/lbvserver/none"), ("f5", "/x")])
+def test_status_lines_carry_the_standard_reason_phrase(vendor, path, tls):
+    """werkzeug spells reasons upper-case ("404 NOT FOUND"); the appliances send "404 Not Found"."""
+    import http.client
+    import ssl
+
+    twin = start_twin(vendor, tls=tls)
+    try:
+        context = ssl.create_default_context(cafile=str(tls.ca_path))
+        conn = http.client.HTTPSConnection("127.0.0.1", twin.port, context=context, timeout=30)
+        conn.request("GET", path, headers={"Authorization": "Basic YXV0b21hdGlvbjphdXRvbWF0aW9uLXBhc3M="})
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status >= 400
+        assert resp.reason == http.client.responses[resp.status], resp.reason
+        conn.close()
+    finally:
+        twin.stop()
