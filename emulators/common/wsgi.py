@@ -172,11 +172,15 @@ class TwinApp:
         status_holder: dict[str, int] = {}
 
         def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            code = int(status.split(" ", 1)[0])
+            code_text, _, reason = status.partition(" ")
+            code = int(code_text)
             status_holder["status"] = code
             # The appliances answer with the standard reason phrase ("409 Conflict"); werkzeug spells it
             # upper-case ("409 CONFLICT"), and clients that switch on the exact string would be misled.
-            return start_response(f"{code} {_reason(code)}", headers, exc_info)
+            # A phrase of the vendor's own (BIG-IP httpd's "F5 Authorization Required") is kept.
+            if reason == _reason(code).upper():
+                status = f"{code} {_reason(code)}"
+            return start_response(status, headers, exc_info)
 
         try:
             result = self.vendor_app(environ, _start_response)
