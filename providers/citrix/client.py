@@ -69,8 +69,6 @@ class NitroClient:
         self._sessionid: str | None = None
         self._lock = threading.Lock()
         self._login_failure: tuple[float, ApplianceError] | None = None
-        #: Successful configuration changes made by this process (login, logout and save excluded).
-        self.writes = 0
         #: Logins made by this process (the first one and any after an expired session).
         self.logins = 0
 
@@ -167,9 +165,6 @@ class NitroClient:
             self._relogin(used)
             resp = self._send(method, path, body)
             data = _json(resp)
-        if method != "GET" and resp.status_code < 400 and not _errorcode(data):
-            with self._lock:
-                self.writes += 1
         return resp, data
 
     def get(self, resource: str, name: str | None = None, *, query: str = "", what: str) -> Any:
@@ -223,8 +218,6 @@ class NitroClient:
                 ok_codes=frozenset({SAVE_IN_PROGRESS}) if attempt < attempts - 1 else frozenset(),
             )
             if code == 0:
-                with self._lock:
-                    self.writes -= 1  # the save itself is not a configuration change
                 return
             time.sleep(1.0)
 

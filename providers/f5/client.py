@@ -51,7 +51,6 @@ class F5Client:
         self._token: str | None = None
         self._token_expires = 0.0
         self._lock = threading.Lock()
-        self.writes = 0
         self._login_failure: tuple[float, ApplianceError] | None = None
 
     # -- authentication ------------------------------------------------------------------------
@@ -133,8 +132,6 @@ class F5Client:
             with self._lock:
                 self._login()
             resp = self._send(method, path, body)
-        if method != "GET" and resp.status_code < 400:
-            self.writes += 1
         return resp
 
     def get(self, path: str, *, what: str) -> dict[str, Any] | None:
@@ -188,7 +185,6 @@ class F5Client:
                 ) from None
             if resp.status_code >= 400:
                 raise self._error(resp, "upload", f"file {filename}")
-        self.writes += 1
         return f"/var/config/rest/downloads/{filename}"
 
     def save_config(self) -> None:

@@ -47,7 +47,6 @@ class KempClient:
         self._writes.mount("http://", adapter)
         self._auth_failure: tuple[float, ApplianceError] | None = None
         self._lock = threading.Lock()
-        self.writes = 0
 
     def close(self) -> None:
         self._reads.close()
@@ -123,8 +122,6 @@ class KempClient:
                 code=root.get("stat"),
                 message=message.replace(self._password, "***") if self._password else message,
             )
-        if command not in READ_COMMANDS:
-            self.writes += 1
         success = root.find("Success")
         if success is None:
             return None
