@@ -71,8 +71,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
     """Create the cluster's ADC resources as children of ``parent``, then ``save ns config`` after them;
     returns them by role."""
     made = _objects(cluster, owner, parent)
-    objects = [r for group in made.values() for r in group]
-    made["config_save"] = [config_save(CitrixConfigSave, cluster.name, _device(cluster), objects, parent)]
+    made["config_save"] = [config_save(CitrixConfigSave, cluster.name, _device(cluster), made, parent)]
     return made
 
 

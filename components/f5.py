@@ -137,8 +137,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
             made["virtuals"].append(virtual)
     if "sstp" in cluster.protocols:
         _sstp(cluster, base, parent, nodes, made)
-    objects = [r for group in made.values() for r in group]
-    made["config_save"] = [config_save(F5ConfigSave, cluster.name, device, objects, parent)]
+    made["config_save"] = [config_save(F5ConfigSave, cluster.name, device, made, parent)]
     return made
 
 

@@ -19,10 +19,12 @@ def config_save(
     make: SaveResource,
     cluster_name: str,
     device: dict[str, Any],
-    objects: list[pulumi.CustomResource],
+    made: dict[str, list[pulumi.CustomResource]],
     parent: pulumi.Resource,
 ) -> pulumi.CustomResource:
-    """``make`` (the vendor's save resource) over ``objects``: their revisions by resource name."""
+    """``make`` (the vendor's save resource) after every object the cluster ``made`` (by role): their
+    revisions by resource name."""
+    objects = [obj for group in made.values() for obj in group]
     pairs = [pulumi.Output.all(obj.urn, obj.revision) for obj in objects]  # type: ignore[attr-defined]
     # A revision is None only for an object recorded by a version without revisions; None-valued keys
     # would be dropped from the inputs, so it is kept as "".

@@ -205,6 +205,10 @@ class NitroClient:
             raise self._error(resp, data, operation, what)
         return 0
 
+    def persist(self, device: Device) -> None:
+        """Save the running configuration (the ADC has no push to peers here: HA pairs sync by themselves)."""
+        self.save_config()
+
     def save_config(self, attempts: int = 3) -> None:
         """``save ns config``; another save in progress (293) is waited for briefly."""
         for attempt in range(attempts):

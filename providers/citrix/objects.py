@@ -43,7 +43,7 @@ from providers.citrix.client import ALREADY_EXISTS, NitroClient, args_query, cli
 from providers.common.device import Device
 from providers.common.errors import OwnershipError
 from providers.common.resource import ApplianceObjectProvider, plain
-from providers.common.save import SAVES_AFTER_DELETE, DeviceSaveProvider
+from providers.common.save import DeviceSaveProvider
 
 NOT_OURS = "not ours"
 
@@ -51,6 +51,7 @@ NOT_OURS = "not ours"
 class NitroObjectProvider(ApplianceObjectProvider):
     """A NITRO object addressed by ``/config/<resource>/<name>``."""
 
+    saves_after_delete = True
     resource: ClassVar[str] = ""
     #: The NITRO attribute holding the object's name (``servicegroupname`` for service groups).
     name_attr: ClassVar[str] = "name"
@@ -107,9 +108,6 @@ class NitroObjectProvider(ApplianceObjectProvider):
             ok_codes=frozenset({258}),
         )
 
-    def after_delete(self, client: Any, props: dict[str, Any]) -> None:
-        SAVES_AFTER_DELETE.after_change(Device.from_props(props).url, client.save_config)
-
 
 class ConfigSaveProvider(DeviceSaveProvider):
     """``save ns config`` after the cluster's objects."""
@@ -118,9 +116,6 @@ class ConfigSaveProvider(DeviceSaveProvider):
 
     def client(self, device: Device) -> NitroClient:
         return client_for(device, self._secrets)
-
-    def save(self, client: Any, device: Device) -> None:
-        client.save_config()
 
 
 # -- marked objects ---------------------------------------------------------------------------------
@@ -543,6 +538,7 @@ class BindingProvider(ApplianceObjectProvider):
     picks ours by its key attributes; a missing parent means a missing binding.
     """
 
+    saves_after_delete = True
     binding: ClassVar[str] = ""
     #: Input key naming the parent in the URL (``/config/<binding>/<parent>``).
     parent_key: ClassVar[str] = ""
@@ -620,9 +616,6 @@ class BindingProvider(ApplianceObjectProvider):
             operation="unbind",
             ok_codes=frozenset({258}),
         )
-
-    def after_delete(self, client: Any, props: dict[str, Any]) -> None:
-        SAVES_AFTER_DELETE.after_change(Device.from_props(props).url, client.save_config)
 
 
 class ServiceGroupMemberProvider(BindingProvider):

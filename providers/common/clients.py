@@ -1,14 +1,17 @@
-"""One client per device (or node) and provider process, closed when the provider host exits.
+"""One client per device (or node) and provider process, closed when the provider host exits; and the
+process's coalesced saves after deletes.
 
 The F5, Citrix and Kemp clients and the RRAS node sessions all follow the same rule: the first resource
 that needs a device opens the client, every later resource of the process reuses it (one login, one
-runspace pool), and ``close()`` runs once at exit (save, config-sync, logout, pool close).
+runspace pool), and ``close()`` runs once at exit, best effort (logout, pool close). Nothing that must
+happen is left to ``close()``: the engine may kill the host (docs/pulumi-engine.md).
 """
 
 from __future__ import annotations
 
 import atexit
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Generic, Protocol, TypeVar
 
@@ -43,3 +46,35 @@ class PerProcess(Generic[C]):
             self._items.clear()
         for item in items:
             item.close()
+
+
+class CoalescedSaves:
+    """One save for the deletes that finish together on one device (a destroy deletes level by level,
+    each level's objects in parallel), with each delete still answered only after a save that began once
+    its own change was made: the save cannot be lost to the process ending, and is not repeated per
+    object. ``settle`` is how long a delete waits for its siblings before saving."""
+
+    def __init__(self, settle: float = 0.05) -> None:
+        self._settle = settle
+        self._lock = threading.Lock()
+        self._device_locks: dict[str, threading.Lock] = {}
+        self._made: dict[str, int] = {}  # changes made, per device
+        self._saved: dict[str, int] = {}  # changes covered by a finished save, per device
+
+    def after_change(self, device: str, save: Callable[[], None]) -> None:
+        with self._lock:
+            ticket = self._made[device] = self._made.get(device, 0) + 1
+            device_lock = self._device_locks.setdefault(device, threading.Lock())
+        time.sleep(self._settle)
+        with device_lock:
+            with self._lock:
+                if self._saved.get(device, 0) >= ticket:
+                    return  # a save that began after this change has finished
+                covers = self._made[device]
+            save()
+            with self._lock:
+                self._saved[device] = max(self._saved.get(device, 0), covers)
+
+
+#: The provider process's coalesced saves after deletes (F5 and Citrix ``after_delete``).
+SAVES_AFTER_DELETE = CoalescedSaves()

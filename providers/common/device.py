@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from pulumi.dynamic import ConfigureRequest, ResourceProvider
+
 from providers.common.errors import ConfigurationError
 
 
@@ -69,3 +71,16 @@ class SecretConfig:
                 f"`pulumi config set --secret {key} {placeholder}`"
             )
         return str(value)
+
+
+class ConfiguredProvider(ResourceProvider):
+    """A dynamic provider that keeps the stack config the engine hands it in ``Configure`` (where the
+    secrets are, looked up by key name). Its only instance state is ``_secrets``, which ``configure``
+    sets: a provider pickled into an older state unpickles without running ``__init__``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets = SecretConfig()
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self._secrets = SecretConfig(req.config)

@@ -24,16 +24,15 @@ from typing import Any, ClassVar
 
 from pulumi.dynamic import (
     CheckResult,
-    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
-    ResourceProvider,
     UpdateResult,
 )
 from pulumi.output import Unknown
 
-from providers.common.device import Device, SecretConfig
+from providers.common.clients import SAVES_AFTER_DELETE
+from providers.common.device import ConfiguredProvider, Device
 from providers.common.errors import OwnershipError
 
 PROVIDER_KEY = "__provider"
@@ -51,7 +50,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-class ApplianceObjectProvider(ResourceProvider):
+class ApplianceObjectProvider(ConfiguredProvider):
     """Base of every appliance-object provider (see the module docstring)."""
 
     #: Human name of the object type for messages, e.g. "ltm pool".
@@ -79,15 +78,12 @@ class ApplianceObjectProvider(ResourceProvider):
     #: already right on create). Dependents that must act on real changes only take it as an input: a
     #: service restart after a setting changed, the device's configuration save after its objects.
     revision_key: ClassVar[str | None] = "revision"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets = SecretConfig()
+    #: Whether a delete saves the device's configuration after itself (F5 and Citrix: their clients'
+    #: ``persist``). Deletes of objects removed from the program run after every other step of the
+    #: run, so no later resource can save after them; the saves are coalesced per device.
+    saves_after_delete: ClassVar[bool] = False
 
     # -- Pulumi plumbing ---------------------------------------------------------------------------
-    def configure(self, req: ConfigureRequest) -> None:
-        self._secrets = SecretConfig(req.config)
-
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         checked = {k: (v if k == PROVIDER_KEY else plain(v)) for k, v in news.items()}
         return CheckResult(checked, [])
@@ -170,7 +166,8 @@ class ApplianceObjectProvider(ResourceProvider):
             return
         self._require_owner(device, props, current, "delete")
         self.delete_object(client, props)
-        self.after_delete(client, props)
+        if self.saves_after_delete:
+            SAVES_AFTER_DELETE.after_change(device.url, lambda: client.persist(device))
 
     # -- helpers -----------------------------------------------------------------------------------
     def _changed(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -209,10 +206,6 @@ class ApplianceObjectProvider(ResourceProvider):
     def client_for(self, props: dict[str, Any]) -> Any:
         """The vendor client for these inputs (by default: by the device they name)."""
         return self.client(Device.from_props(props))
-
-    def after_delete(self, client: Any, props: dict[str, Any]) -> None:
-        """What follows a delete on the device (F5 and Citrix: save the configuration). Deletes of objects
-        removed from the program run after every other step of the run, so no later resource can do it."""
 
     def content_replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
         """Keys to report as replaced for reasons the inputs alone do not show (e.g. a secret's content)."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource, ResourceProvider
+from pulumi.dynamic import Resource
+
+from providers.common.resource import ApplianceObjectProvider
 
 
 class ApplianceResource(Resource):
@@ -22,14 +24,11 @@ class ApplianceResource(Resource):
 
     def __init__(
         self,
-        provider: ResourceProvider,
+        provider: ApplianceObjectProvider,
         name: str,
         props: dict[str, Any],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        order = getattr(provider, "delete_before_replace", None)
-        if order is not None:
-            opts = pulumi.ResourceOptions.merge(
-                pulumi.ResourceOptions(delete_before_replace=bool(order)), opts
-            )
+        order = pulumi.ResourceOptions(delete_before_replace=provider.delete_before_replace)
+        opts = pulumi.ResourceOptions.merge(order, opts)
         super().__init__(provider, name, {**props, "revision": None}, opts)

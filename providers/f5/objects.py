@@ -14,13 +14,14 @@ from typing import Any, ClassVar
 
 from providers.common.device import Device
 from providers.common.resource import ApplianceObjectProvider, plain
-from providers.common.save import SAVES_AFTER_DELETE, DeviceSaveProvider
+from providers.common.save import DeviceSaveProvider
 from providers.f5.client import F5Client, client_for, full_path, object_path
 
 
 class F5ObjectProvider(ApplianceObjectProvider):
     collection: ClassVar[str] = ""
     identity_keys: ClassVar[tuple[str, ...]] = ("name", "partition")
+    saves_after_delete = True
 
     def client(self, device: Device) -> F5Client:
         return client_for(device, self._secrets)
@@ -43,10 +44,6 @@ class F5ObjectProvider(ApplianceObjectProvider):
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         client.call("DELETE", self.path(props), what=self.label(props), ok_missing=True)
 
-    def after_delete(self, client: Any, props: dict[str, Any]) -> None:
-        device = Device.from_props(props)
-        SAVES_AFTER_DELETE.after_change(device.url, lambda: client.persist(device))
-
     def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -58,9 +55,6 @@ class ConfigSaveProvider(DeviceSaveProvider):
 
     def client(self, device: Device) -> F5Client:
         return client_for(device, self._secrets)
-
-    def save(self, client: Any, device: Device) -> None:
-        client.persist(device)
 
 
 class NodeProvider(F5ObjectProvider):

@@ -12,15 +12,13 @@ import time
 from typing import Any, ClassVar
 
 from pulumi.dynamic import (
-    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
-    ResourceProvider,
     UpdateResult,
 )
 
-from providers.common.device import SecretConfig
+from providers.common.device import ConfiguredProvider
 from providers.common.drain import set_node_enabled
 from providers.common.errors import ProviderError
 from providers.common.resource import ApplianceObjectProvider, plain
@@ -171,7 +169,7 @@ class RegistryValueProvider(NodeSettingProvider):
                 client.invoke("Remove-ItemProperty", {"Path": props["path"], "Name": props["name"]})
 
 
-class NodeRestartProvider(ResourceProvider):
+class NodeRestartProvider(ConfiguredProvider):
     """Restarts the services of one node that need it, drained on the load balancer meanwhile.
 
     Inputs: ``node``, ``device`` (WinRM connection), ``drain`` (the load balancer's drain spec, or None),
@@ -182,13 +180,6 @@ class NodeRestartProvider(ResourceProvider):
     runs the roll one node at a time and stops it at the first failure, with the failing node still
     drained (the error says so) and every node before it recorded as done.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets = SecretConfig()
-
-    def configure(self, req: ConfigureRequest) -> None:
-        self._secrets = SecretConfig(req.config)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = _signature(olds) != _signature(news)

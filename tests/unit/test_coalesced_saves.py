@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from providers.common.save import CoalescedSaves
+from providers.common.clients import CoalescedSaves
 
 
 def test_changes_that_arrive_during_a_save_share_the_next_one_and_each_waits_for_a_save_after_it() -> None:
