@@ -76,5 +76,5 @@ class CoalescedSaves:
                 self._saved[device] = max(self._saved.get(device, 0), covers)
 
 
-#: The provider process's coalesced saves after deletes (F5 and Citrix ``after_delete``).
+#: The provider process's coalesced saves after deletes (``saves_after_delete`` providers).
 SAVES_AFTER_DELETE = CoalescedSaves()

@@ -9,7 +9,7 @@ Inputs: ``device`` and ``revisions``, the ``revision`` output of every object of
 cluster manages (it changes only when the object was written, adopted, or found changed since the state
 was written). The save runs on create, and on update when a revision, or the set of objects, changed;
 so a second ``up`` with nothing to do saves nothing. Deletes of objects that left the program run after
-every other step, so their save is the object provider's own (``after_delete``), coalesced across the
+every other step, so their save is the object provider's own (``saves_after_delete``), coalesced across the
 deletes that finish together (``providers.common.clients.CoalescedSaves``).
 """
 
@@ -61,5 +61,5 @@ class DeviceSaveProvider(ConfiguredProvider):
         return ReadResult(id_, props)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        # The objects' own deletes saved the device (after_delete); there is nothing left to undo.
+        # The objects' own deletes saved the device (saves_after_delete); there is nothing left to undo.
         return None
