@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote
 
 from werkzeug.wrappers import Request, Response
 
-from emulators.citrix.backend import (
-    BINDINGS,
-    KINDS,
-    SUMMARIES,
-    CitrixBackend,
-    matches,
-    parse_args,
-)
+from emulators.citrix.backend import CitrixBackend
 from emulators.citrix.exceptions import NitroError
+from emulators.citrix.tables import BINDINGS, KINDS, SUMMARIES, Obj
 
 PREFIX = "/nitro/v1/config"
 REASONS = {599: "Netscaler specific error", 209: "X-NITRO-WARNING", 207: "Multi Status"}
@@ -296,3 +291,20 @@ class CitrixApp:
             return json.loads(raw)
         except ValueError:
             raise NitroError(400, 1097, "Invalid JSON input") from None
+
+
+def parse_args(text: str) -> Obj:
+    """``args=servername:rras1,port:500`` (values URL-decoded by the caller) -> dict."""
+    out: Obj = {}
+    for pair in filter(None, text.split(",")):
+        key, _, value = pair.partition(":")
+        out[key.strip()] = value
+    return out
+
+
+def matches(entry: Obj, filters: Obj) -> bool:
+    """``filter=`` is an AND of attribute:value pairs; values may be regular expressions."""
+    for key, wanted in filters.items():
+        if key not in entry or not re.fullmatch(str(wanted), str(entry[key]), re.IGNORECASE):
+            return False
+    return True
