@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pulumi
 
-from components.cluster import VpnCluster, check_supported
+from components.cluster import VpnCluster
 from components.declaration import DeclarationError, parse_clusters
 from components.naming import owner_marker
+from components.registry import check_supported
 
 config = pulumi.Config("aovpn")
 try:

@@ -17,16 +17,17 @@ the old one goes.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 
-from components.declaration import Cluster
+from components.declaration import Cluster, Node
 from components.naming import device_object, resource_name
+from components.protocols import IKEV2_PORTS, SSTP_HEALTHY_STATUS, SSTP_URI, sstp_node_port
 from components.save import config_save
+from components.vendor import Built, LoadBalancerVendor, Objects, device_settings
 from providers.citrix.resources import (
     CitrixCertKey,
     CitrixConfigSave,
+    CitrixDrainSpec,
     CitrixHttpMonitor,
     CitrixLbGroup,
     CitrixLbGroupMember,
@@ -40,18 +41,33 @@ from providers.citrix.resources import (
     CitrixServiceGroupMember,
     CitrixServiceGroupMonitor,
     CitrixSslVserverCertKey,
+    MonitorTiming,
 )
+from providers.common.device import DeviceSettings
+from providers.common.resources import ObjectInputs
 
-IKEV2_PORTS = (500, 4500)
 LB_METHODS = {"least-connections": "LEASTCONNECTION", "round-robin": "ROUNDROBIN"}
 #: The PING monitor's timing (seconds): NITRO's defaults, stated so a refresh compares like with like.
-PING = {"interval": 5, "response_timeout": 2, "retries": 3, "downtime": 30}
-SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
+PING_INTERVAL, PING_RESPONSE_TIMEOUT, PING_RETRIES, PING_DOWNTIME = 5, 2, 3, 30
+
+
+class NetScaler(LoadBalancerVendor):
+    kind = "citrix"
+    product = "Citrix ADC"
+
+    def check(self, cluster: Cluster) -> list[str]:
+        return check(cluster)
+
+    def build(self, cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
+        return build(cluster, owner, parent)
+
+    def drain_targets(self, cluster: Cluster) -> dict[str, CitrixDrainSpec]:
+        return drain_targets(cluster)
 
 
 def check(cluster: Cluster) -> list[str]:
     """Declarations a Citrix ADC cannot express, refused before anything is sent."""
-    problems = []
+    problems: list[str] = []
     timeout = cluster.persistence_timeout
     if timeout % 60 or not 120 <= timeout <= 86400:
         problems.append(
@@ -62,23 +78,23 @@ def check(cluster: Cluster) -> list[str]:
     return problems
 
 
-def _device(cluster: Cluster) -> dict[str, Any]:
-    lb = cluster.load_balancer
-    return {"url": lb.url, "user": lb.user, "password_key": lb.password_secret, "ca_bundle": lb.ca_bundle}
+def _device(cluster: Cluster) -> DeviceSettings:
+    return device_settings(cluster.load_balancer)
 
 
-def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, list[pulumi.CustomResource]]:
-    """Create the cluster's ADC resources as children of ``parent``, then ``save ns config`` after them;
-    returns them by role."""
-    made = _objects(cluster, owner, parent)
+def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
+    """Create the cluster's ADC resources as children of ``parent``, then ``save ns config`` after them."""
+    made, sha256 = _objects(cluster, owner, parent)
     made["config_save"] = [config_save(CitrixConfigSave, cluster.name, _device(cluster), made, parent)]
-    return made
+    return Built(made, sstp_certificate_sha256=sha256)
 
 
-def _objects(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, list[pulumi.CustomResource]]:
-    base: dict[str, Any] = {"device": _device(cluster), "owner": owner}
+def _objects(
+    cluster: Cluster, owner: str, parent: pulumi.Resource
+) -> tuple[Objects, pulumi.Output[str] | None]:
+    base: ObjectInputs = {"device": _device(cluster), "owner": owner}
     child = pulumi.ResourceOptions(parent=parent)
-    made: dict[str, list[pulumi.CustomResource]] = {
+    made: Objects = {
         role: []
         for role in (
             "certificates",
@@ -101,7 +117,7 @@ def _objects(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str,
                 child,
             )
         )
-    servers: list[tuple[Any, pulumi.CustomResource]] = []
+    servers: list[tuple[Node, CitrixServer]] = []
     for node in cluster.nodes:
         server = CitrixServer(
             resource_name(cluster.name, "server", node.name),
@@ -110,14 +126,13 @@ def _objects(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str,
         )
         servers.append((node, server))
         made["servers"].append(server)
-    if "sstp" in cluster.protocols:
-        _sstp(cluster, base, parent, servers, made)
+    sha256 = _sstp(cluster, base, parent, servers, made) if "sstp" in cluster.protocols else None
     if "ikev2" not in cluster.protocols:
-        return made
+        return made, sha256
     monitor_name = device_object(cluster.name, "ikev2", "ping")
     monitor = CitrixPingMonitor(
         resource_name(cluster.name, "monitor", "ikev2"),
-        {**base, "name": monitor_name, "monitor_type": "PING", **PING},
+        {**base, "name": monitor_name, "monitor_type": "PING", **_ping_timing()},
         child,
     )
     made["monitors"].append(monitor)
@@ -195,23 +210,35 @@ def _objects(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str,
                 pulumi.ResourceOptions(parent=parent, depends_on=[lbgroup, vserver]),
             )
         )
-    return made
+    return made, sha256
+
+
+def _ping_timing() -> MonitorTiming:
+    """The monitors' timing (seconds): NITRO's defaults, stated so a refresh compares like with like."""
+    return {
+        "interval": PING_INTERVAL,
+        "response_timeout": PING_RESPONSE_TIMEOUT,
+        "retries": PING_RETRIES,
+        "downtime": PING_DOWNTIME,
+    }
 
 
 def _sstp(
     cluster: Cluster,
-    base: dict[str, Any],
+    base: ObjectInputs,
     parent: pulumi.Resource,
-    servers: list[tuple[Any, pulumi.CustomResource]],
-    made: dict[str, list[pulumi.CustomResource]],
-) -> None:
+    servers: list[tuple[Node, CitrixServer]],
+    made: Objects,
+) -> pulumi.Output[str] | None:
+    """The SSTP objects; returns the offloaded certificate's SHA-256 hash, if any."""
     offload = cluster.sstp.tls_offload
     mode = "bridge" if offload is None else ("ssl" if offload.reencrypt else "http")
-    group_type, vserver_type, node_port = {
-        "bridge": ("SSL_BRIDGE", "SSL_BRIDGE", 443),
-        "http": ("HTTP", "SSL", 80),
-        "ssl": ("SSL", "SSL", 443),
+    group_type, vserver_type = {
+        "bridge": ("SSL_BRIDGE", "SSL_BRIDGE"),
+        "http": ("HTTP", "SSL"),
+        "ssl": ("SSL", "SSL"),
     }[mode]
+    node_port = sstp_node_port(cluster)
     child = pulumi.ResourceOptions(parent=parent)
     monitor_kind = "http" if mode == "http" else "https"
     monitor_name = device_object(cluster.name, "sstp", monitor_kind)
@@ -222,9 +249,9 @@ def _sstp(
             "name": monitor_name,
             "monitor_type": "HTTP",
             "http_request": f"HEAD {SSTP_URI}",
-            "response_codes": ["401"],
+            "response_codes": [SSTP_HEALTHY_STATUS],
             "secure": "NO" if mode == "http" else "YES",
-            **PING,
+            **_ping_timing(),
         },
         child,
     )
@@ -286,33 +313,35 @@ def _sstp(
             pulumi.ResourceOptions(parent=parent, depends_on=[vserver, group]),
         )
     )
-    if offload is not None:
-        cert = CitrixCertKey(
-            resource_name(cluster.name, "certificate", "sstp"),
-            {
-                **base,
-                # certkey names: <prefix>_<16 hex>, within the 31 characters old builds allow
-                "prefix": "aovpn",
-                "certificate_secret": offload.certificate_secret,
-                "private_key_secret": offload.private_key_secret,
-            },
-            child,
+    if offload is None:
+        return None
+    cert = CitrixCertKey(
+        resource_name(cluster.name, "certificate", "sstp"),
+        {
+            **base,
+            # certkey names: <prefix>_<16 hex>, within the 31 characters old builds allow
+            "prefix": "aovpn",
+            "certificate_secret": offload.certificate_secret,
+            "private_key_secret": offload.private_key_secret,
+        },
+        child,
+    )
+    made["certificates"].append(cert)
+    made["bindings"].append(
+        CitrixSslVserverCertKey(
+            resource_name(cluster.name, "certificate-binding", "sstp"),
+            {**base, "vserver": vs_name, "certkey": cert.certkey, "parents": [vserver.id, cert.id]},
+            pulumi.ResourceOptions(parent=parent, depends_on=[vserver, cert]),
         )
-        made["certificates"].append(cert)
-        made["bindings"].append(
-            CitrixSslVserverCertKey(
-                resource_name(cluster.name, "certificate-binding", "sstp"),
-                {**base, "vserver": vs_name, "certkey": cert.certkey, "parents": [vserver.id, cert.id]},
-                pulumi.ResourceOptions(parent=parent, depends_on=[vserver, cert]),
-            )
-        )
+    )
+    return cert.sha256
 
 
-def drain_targets(cluster: Cluster) -> dict[str, dict[str, Any]]:
+def drain_targets(cluster: Cluster) -> dict[str, CitrixDrainSpec]:
     """Per RRAS node: its server object on the ADC (disabled gracefully to drain it)."""
     return {
         node.name: {
-            "kind": "citrix",
+            "kind": NetScaler.kind,
             "device": _device(cluster),
             "server": device_object(cluster.name, node.name),
         }

@@ -49,7 +49,6 @@ WEAK_VALUES: dict[str, frozenset[str]] = {
 SA_LIFETIME_RANGE = (300, 17_279_999)
 SA_DATA_SIZE_MIN_KB = 1024
 
-LB_KINDS = ("f5", "citrix", "kemp")
 PROTOCOLS = ("ikev2", "sstp")
 LB_METHODS = ("round-robin", "least-connections")
 WINRM_AUTH = ("ntlm", "kerberos", "credssp", "basic")
@@ -242,7 +241,10 @@ class LoadBalancer(_Model):
     @field_validator("kind", mode="before")
     @classmethod
     def _kind(cls, v: Any) -> str:
-        return _choice(v, LB_KINDS, "load balancer kind")
+        # The vendors are the registry's (components/registry.py), which builds on this module.
+        from components.registry import kinds
+
+        return _choice(v, kinds(), "load balancer kind")
 
     @field_validator("url")
     @classmethod

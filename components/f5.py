@@ -15,24 +15,37 @@ terminates TLS; with re-encryption /Common/serverssl carries it on to the nodes 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import pulumi
 
-from components.declaration import Cluster
-from components.naming import IKEV2_PORTS, device_object, resource_name
+from components.declaration import Cluster, LoadBalancer
+from components.naming import device_object, resource_name
+from components.protocols import (
+    IKEV2_PORTS,
+    SSTP_HEALTHY_STATUS,
+    SSTP_URI,
+    sstp_in_clear_to_nodes,
+    sstp_node_port,
+)
 from components.save import config_save
+from components.vendor import Built, LoadBalancerVendor, Objects, device_settings
+from providers.common.device import DeviceSettings
 from providers.f5.resources import (
     F5Certificate,
     F5ClientSslProfile,
     F5ConfigSave,
+    F5DrainSpec,
     F5HttpMonitor,
     F5HttpsMonitor,
+    F5Inputs,
     F5Node,
     F5Pool,
     F5SourceAddressPersistence,
     F5SslPersistence,
     F5VirtualServer,
+    ProfileRef,
+    full_path,
 )
 
 LB_MODES = {"least-connections": "least-connections-member", "round-robin": "round-robin"}
@@ -43,35 +56,39 @@ SSL_PERSIST_PARENT = "/Common/ssl"
 TCP_PROFILE = "/Common/tcp"
 CLIENTSSL_PARENT = "/Common/clientssl"
 SERVERSSL_PROFILE = "/Common/serverssl"
-SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
 
 
-def _ids(resources: list[Any]) -> list[Any]:
+class BigIp(LoadBalancerVendor):
+    kind = "f5"
+    product = "F5 BIG-IP"
+
+    def build(self, cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
+        return build(cluster, owner, parent)
+
+    def drain_targets(self, cluster: Cluster) -> dict[str, F5DrainSpec]:
+        return drain_targets(cluster)
+
+
+def _ids(resources: Sequence[pulumi.CustomResource]) -> list[pulumi.Output[str]]:
     """The ids of the objects another one is built on, as its ``parents`` input: BIG-IP refuses to delete
     a node, monitor, pool or profile still in use, so when one of them is replaced delete-first, what
     uses it is replaced with it (providers/common/resource.py, ``parent_keys``)."""
     return [r.id for r in resources]
 
 
-def _device(lb: Any) -> dict[str, Any]:
+def _device(lb: LoadBalancer) -> DeviceSettings:
     """How providers reach the BIG-IP (and the HA device group its changes are synced to)."""
-    return {
-        "url": lb.url,
-        "user": lb.user,
-        "password_key": lb.password_secret,
-        "ca_bundle": lb.ca_bundle,
-        "sync_group": lb.device_group,
-    }
+    return {**device_settings(lb), "sync_group": lb.device_group}
 
 
-def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, list[pulumi.CustomResource]]:
-    """Create the cluster's BIG-IP resources as children of ``parent``; returns them by role."""
+def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
+    """Create the cluster's BIG-IP resources as children of ``parent``."""
     lb = cluster.load_balancer
     partition = lb.partition
     device = _device(lb)
-    base: dict[str, Any] = {"device": device, "partition": partition, "owner": owner}
+    base: F5Inputs = {"device": device, "partition": partition, "owner": owner}
     child = pulumi.ResourceOptions(parent=parent)
-    made: dict[str, list[pulumi.CustomResource]] = {
+    made: Objects = {
         role: []
         for role in ("nodes", "certificates", "monitors", "profiles", "persistence", "pools", "virtuals")
     }
@@ -125,34 +142,34 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
                     "destination_address": cluster.virtual_address,
                     "port": port,
                     "ip_protocol": "udp",
-                    "pool": f"/{partition}/{pool_name}",
+                    "pool": full_path(partition, pool_name),
                     "profiles": [{"name": UDP_PROFILE, "context": "all"}],
                     "source_address_translation": snat,
-                    "persistence": f"/{partition}/{device_object(cluster.name, 'ikev2', 'srcaddr')}",
+                    "persistence": full_path(partition, device_object(cluster.name, "ikev2", "srcaddr")),
                     "fallback_persistence": "",
                     "parents": _ids([pool, persistence]),
                 },
                 pulumi.ResourceOptions(parent=parent, depends_on=[pool, persistence]),
             )
             made["virtuals"].append(virtual)
-    if "sstp" in cluster.protocols:
-        _sstp(cluster, base, parent, nodes, made)
+    sha256 = _sstp(cluster, base, parent, nodes, made) if "sstp" in cluster.protocols else None
     made["config_save"] = [config_save(F5ConfigSave, cluster.name, device, made, parent)]
-    return made
+    return Built(made, sstp_certificate_sha256=sha256)
 
 
 def _sstp(
     cluster: Cluster,
-    base: dict[str, Any],
+    base: F5Inputs,
     parent: pulumi.Resource,
     nodes: list[F5Node],
-    made: dict[str, list[pulumi.CustomResource]],
-) -> None:
+    made: Objects,
+) -> pulumi.Output[str] | None:
+    """The SSTP objects; returns the offloaded certificate's SHA-256 hash, if any."""
     partition = base["partition"]
     child = pulumi.ResourceOptions(parent=parent)
     offload = cluster.sstp.tls_offload
-    plain_http = offload is not None and not offload.reencrypt
-    node_port = 80 if plain_http else 443
+    plain_http = sstp_in_clear_to_nodes(cluster)
+    node_port = sstp_node_port(cluster)
     host = cluster.sstp.host_name or cluster.virtual_address
 
     # The monitor's type follows the offload mode; switching mode creates the new monitor, moves the pool
@@ -168,7 +185,7 @@ def _sstp(
             "defaults_from": f"/Common/{monitor_type}",
             # BIG-IP send strings carry literal \r\n escapes (reference/f5.md §2.4).
             "send": f"HEAD {SSTP_URI} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: Close\\r\\n\\r\\n",
-            "recv": "401",
+            "recv": SSTP_HEALTHY_STATUS,
             "interval": 5,
             "timeout": 16,
         },
@@ -183,7 +200,7 @@ def _sstp(
             **base,
             "name": pool_name,
             "load_balancing_mode": LB_MODES[cluster.load_balancing_method],
-            "monitor": f"/{partition}/{monitor_name}",
+            "monitor": full_path(partition, monitor_name),
             "members": sorted(f"{device_object(cluster.name, n.name)}:{node_port}" for n in cluster.nodes),
             "parents": _ids([*nodes, monitor]),
         },
@@ -215,8 +232,9 @@ def _sstp(
     )
     made["persistence"].extend([ssl_persist, src_persist])
 
-    profiles: list[Any] = [{"name": TCP_PROFILE, "context": "all"}]
-    depends: list[pulumi.Resource] = [pool, ssl_persist, src_persist]
+    profiles: list[ProfileRef] = [{"name": TCP_PROFILE, "context": "all"}]
+    depends: list[pulumi.CustomResource] = [pool, ssl_persist, src_persist]
+    sha256 = None
     if offload is not None:
         cert = F5Certificate(
             resource_name(cluster.name, "certificate", "sstp"),
@@ -229,6 +247,7 @@ def _sstp(
             child,
         )
         made["certificates"].append(cert)
+        sha256 = cert.sha256
         clientssl = F5ClientSslProfile(
             resource_name(cluster.name, "profile", "sstp-clientssl"),
             {
@@ -242,7 +261,7 @@ def _sstp(
         )
         made["profiles"].append(clientssl)
         depends.append(clientssl)
-        clientssl_path = f"/{partition}/{device_object(cluster.name, 'sstp', 'clientssl')}"
+        clientssl_path = full_path(partition, device_object(cluster.name, "sstp", "clientssl"))
         profiles.append({"name": clientssl_path, "context": "clientside"})
         if offload.reencrypt:
             profiles.append({"name": SERVERSSL_PROFILE, "context": "serverside"})
@@ -254,24 +273,24 @@ def _sstp(
             "destination_address": cluster.virtual_address,
             "port": cluster.sstp.port,
             "ip_protocol": "tcp",
-            "pool": f"/{partition}/{pool_name}",
+            "pool": full_path(partition, pool_name),
             "profiles": sorted(profiles, key=lambda p: p["name"]),
             "source_address_translation": "none" if cluster.client_address == "preserved" else "automap",
-            "persistence": f"/{partition}/{device_object(cluster.name, 'sstp', 'ssl')}",
-            "fallback_persistence": f"/{partition}/{device_object(cluster.name, 'sstp', 'srcaddr')}",
+            "persistence": full_path(partition, device_object(cluster.name, "sstp", "ssl")),
+            "fallback_persistence": full_path(partition, device_object(cluster.name, "sstp", "srcaddr")),
             "parents": _ids(depends),
         },
         pulumi.ResourceOptions(parent=parent, depends_on=depends),
     )
     made["virtuals"].append(virtual)
+    return sha256
 
 
-def drain_targets(cluster: Cluster) -> dict[str, dict[str, Any]]:
+def drain_targets(cluster: Cluster) -> dict[str, F5DrainSpec]:
     """Per RRAS node: what to disable on the BIG-IP to drain it (its members in every pool)."""
     lb = cluster.load_balancer
     device = _device(lb)
-    offload = cluster.sstp.tls_offload
-    sstp_port = 80 if offload is not None and not offload.reencrypt else 443
+    sstp_port = sstp_node_port(cluster)
     pools: list[tuple[str, int]] = []
     if "ikev2" in cluster.protocols:
         pools += [(device_object(cluster.name, "ikev2", port), port) for port in IKEV2_PORTS]
@@ -279,7 +298,7 @@ def drain_targets(cluster: Cluster) -> dict[str, dict[str, Any]]:
         pools.append((device_object(cluster.name, "sstp"), sstp_port))
     return {
         node.name: {
-            "kind": "f5",
+            "kind": BigIp.kind,
             "device": device,
             "members": [
                 {

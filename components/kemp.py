@@ -14,30 +14,53 @@ are the nodes on port 80 (HTTP check), or on 443 with SSL re-encryption.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 
 from components.declaration import Cluster
 from components.naming import device_object, resource_name
+from components.protocols import (
+    IKEV2_PORTS,
+    SSTP_HEALTHY_STATUS,
+    SSTP_URI,
+    sstp_in_clear_to_nodes,
+    sstp_node_port,
+)
+from components.vendor import Built, LoadBalancerVendor, Objects, device_settings
+from providers.common.device import DeviceSettings
+from providers.common.resources import ObjectInputs
 from providers.kemp.resources import (
     KempCertificate,
+    KempDrainSpec,
     KempPortFollow,
     KempRealServer,
     KempSstpVirtualService,
     KempVirtualService,
+    RealServerRef,
+    VsRef,
 )
 
-IKEV2_PORTS = (500, 4500)
-SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
 SCHEDULES = {"least-connections": "lc", "round-robin": "rr"}
 #: LoadMaster persistence timeouts: 1-59 s are silently stored as 0, the API range ends at 7 days.
 MIN_TIMEOUT, MAX_TIMEOUT = 60, 604800
 
 
+class LoadMaster(LoadBalancerVendor):
+    kind = "kemp"
+    product = "Kemp LoadMaster"
+
+    def check(self, cluster: Cluster) -> list[str]:
+        return check(cluster)
+
+    def build(self, cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
+        return build(cluster, owner, parent)
+
+    def drain_targets(self, cluster: Cluster) -> dict[str, KempDrainSpec]:
+        return drain_targets(cluster)
+
+
 def check(cluster: Cluster) -> list[str]:
     """Declarations a LoadMaster cannot express, refused before anything is sent."""
-    problems = []
+    problems: list[str] = []
     timeout = cluster.persistence_timeout
     if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
         problems.append(
@@ -55,28 +78,34 @@ def check(cluster: Cluster) -> list[str]:
     return problems
 
 
-def _device(cluster: Cluster) -> dict[str, Any]:
-    lb = cluster.load_balancer
-    return {"url": lb.url, "user": lb.user, "password_key": lb.password_secret, "ca_bundle": lb.ca_bundle}
+def _device(cluster: Cluster) -> DeviceSettings:
+    return device_settings(cluster.load_balancer)
 
 
-def _vs(cluster: Cluster, port: int) -> dict[str, Any]:
+def _vs(cluster: Cluster, port: int) -> VsRef:
     return {"address": cluster.virtual_address, "port": port, "protocol": "udp"}
 
 
-def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, list[pulumi.CustomResource]]:
-    """Create the cluster's LoadMaster resources as children of ``parent``; returns them by role."""
-    base: dict[str, Any] = {"device": _device(cluster), "owner": owner}
-    child = pulumi.ResourceOptions(parent=parent)
-    made: dict[str, list[pulumi.CustomResource]] = {
+def _sstp_vs(cluster: Cluster) -> VsRef:
+    return {"address": cluster.virtual_address, "port": cluster.sstp.port, "protocol": "tcp"}
+
+
+def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
+    """Create the cluster's LoadMaster resources as children of ``parent``."""
+    base: ObjectInputs = {"device": _device(cluster), "owner": owner}
+    made: Objects = {
         "virtual_services": [],
         "real_servers": [],
         "port_following": [],
     }
-    if "sstp" in cluster.protocols:
-        _sstp(cluster, base, parent, made)
-    if "ikev2" not in cluster.protocols:
-        return made
+    sha256 = _sstp(cluster, base, parent, made) if "sstp" in cluster.protocols else None
+    if "ikev2" in cluster.protocols:
+        _ikev2(cluster, base, parent, made)
+    return Built(made, sstp_certificate_sha256=sha256)
+
+
+def _ikev2(cluster: Cluster, base: ObjectInputs, parent: pulumi.Resource, made: Objects) -> None:
+    child = pulumi.ResourceOptions(parent=parent)
     services: dict[int, KempVirtualService] = {}
     for port in IKEV2_PORTS:
         services[port] = KempVirtualService(
@@ -129,16 +158,19 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> dict[str, li
                 ),
             )
         )
-    return made
 
 
-def _sstp(cluster: Cluster, base: dict[str, Any], parent: pulumi.Resource, made: dict[str, Any]) -> None:
+def _sstp(
+    cluster: Cluster, base: ObjectInputs, parent: pulumi.Resource, made: Objects
+) -> pulumi.Output[str] | None:
+    """The SSTP objects; returns the offloaded certificate's SHA-256 hash, if any."""
     port = cluster.sstp.port
     offload = cluster.sstp.tls_offload
-    plain_http = offload is not None and not offload.reencrypt
-    vs = {"address": cluster.virtual_address, "port": port, "protocol": "tcp"}
+    plain_http = sstp_in_clear_to_nodes(cluster)
+    vs = _sstp_vs(cluster)
     depends: list[pulumi.Resource] = []
-    cert_file: Any = ""
+    cert_file: pulumi.Input[str] = ""
+    sha256 = None
     if offload is not None:
         cert = KempCertificate(
             resource_name(cluster.name, "certificate", "sstp"),
@@ -152,7 +184,8 @@ def _sstp(cluster: Cluster, base: dict[str, Any], parent: pulumi.Resource, made:
         )
         made.setdefault("certificates", []).append(cert)
         depends.append(cert)
-        cert_file = cert.name  # type: ignore[attr-defined]
+        cert_file = cert.name
+        sha256 = cert.sha256
     service = KempSstpVirtualService(
         resource_name(cluster.name, "vs", "sstp", port),
         {
@@ -167,7 +200,7 @@ def _sstp(cluster: Cluster, base: dict[str, Any], parent: pulumi.Resource, made:
             "schedule": SCHEDULES[cluster.load_balancing_method],
             "check_type": "http" if plain_http else "https",
             "check_url": SSTP_URI,
-            "check_codes": "401",
+            "check_codes": SSTP_HEALTHY_STATUS,
             "check_use_get": 0,
             "ssl_acceleration": offload is not None,
             "cert_file": cert_file,
@@ -185,29 +218,30 @@ def _sstp(cluster: Cluster, base: dict[str, Any], parent: pulumi.Resource, made:
                     "vs": vs,
                     "vs_id": service.id,
                     "address": node.address,
-                    "port": 80 if plain_http else 443,
+                    "port": sstp_node_port(cluster),
                     "weight": 1000,
                     "enabled": True,
                 },
                 pulumi.ResourceOptions(parent=parent, depends_on=[service]),
             )
         )
+    return sha256
 
 
-def drain_targets(cluster: Cluster) -> dict[str, dict[str, Any]]:
+def drain_targets(cluster: Cluster) -> dict[str, KempDrainSpec]:
     """Per RRAS node: its real servers on every virtual service (disabled to drain it)."""
     services = [(_vs(cluster, port), port) for port in IKEV2_PORTS] if "ikev2" in cluster.protocols else []
     if "sstp" in cluster.protocols:
-        offload = cluster.sstp.tls_offload
-        node_port = 80 if offload is not None and not offload.reencrypt else 443  # as the real servers
-        services.append(
-            ({"address": cluster.virtual_address, "port": cluster.sstp.port, "protocol": "tcp"}, node_port)
-        )
+        services.append((_sstp_vs(cluster), sstp_node_port(cluster)))
+
+    def real_servers(node_address: str) -> list[RealServerRef]:
+        return [{"vs": vs, "address": node_address, "port": port} for vs, port in services]
+
     return {
         node.name: {
-            "kind": "kemp",
+            "kind": LoadMaster.kind,
             "device": _device(cluster),
-            "real_servers": [{"vs": vs, "address": node.address, "port": port} for vs, port in services],
+            "real_servers": real_servers(node.address),
         }
         for node in cluster.nodes
     }

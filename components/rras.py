@@ -17,20 +17,33 @@ changed: a rolling restart the engine itself sequences, records node by node and
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
 
 from components.declaration import Cluster, Node
 from components.naming import resource_name
-from providers.rras.resources import RrasIpsecPolicy, RrasNodeRestart, RrasRegistryValue
+from components.protocols import sstp_in_clear_to_nodes
+from providers.common.device import DeviceSettings
+from providers.common.resources import DrainSpec
+from providers.rras.resources import (
+    NodeInputs,
+    NodeRestartInputs,
+    PresentRegistryValueInputs,
+    RegistryValueInputs,
+    RrasIpsecPolicy,
+    RrasNodeRestart,
+    RrasRegistryValue,
+)
 
 IKEV2_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\RemoteAccess\Parameters\Ikev2"
 IKEEXT_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\IKEEXT\Parameters"
 SSTP_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\SstpSvc\Parameters"
 
 
-def _device(node: Node) -> dict[str, Any]:
+def _device(node: Node) -> DeviceSettings:
+    """How providers reach the node over WinRM (the password stays in secret config)."""
     m = node.management
     assert m is not None
     return {
@@ -47,17 +60,17 @@ def build(
     owner: str,
     parent: pulumi.Resource,
     *,
-    after: list[pulumi.Resource],
-    drain: dict[str, dict[str, Any]],
-    sstp_certificate_sha256: pulumi.Output[Any] | None,
+    after: Sequence[pulumi.Resource],
+    drain: Mapping[str, DrainSpec],
+    sstp_certificate_sha256: pulumi.Output[str] | None,
 ) -> dict[str, list[pulumi.CustomResource]]:
     """Create the node settings and the rolling restart; ``after``: the load-balancer objects."""
     made: dict[str, list[pulumi.CustomResource]] = {"node_settings": [], "restarts": []}
-    restarts: list[tuple[Node, dict[str, Any]]] = []
-    offload = cluster.sstp.tls_offload is not None and not cluster.sstp.tls_offload.reencrypt
+    restarts: list[tuple[Node, NodeRestartInputs]] = []
+    offload = sstp_in_clear_to_nodes(cluster)
 
     for node in cluster.nodes:
-        base = {"device": _device(node), "node": node.name, "owner": owner}
+        base: NodeInputs = {"device": _device(node), "node": node.name, "owner": owner}
         opts = pulumi.ResourceOptions(parent=parent, depends_on=after)
         remote_access: list[pulumi.Output[Any]] = []
         ikeext: list[pulumi.Output[Any]] = []
@@ -71,13 +84,19 @@ def build(
             restarts: list[pulumi.Output[Any]],
             keep_on_delete: bool = False,
             node: Node = node,
-            base: dict[str, Any] = base,
+            base: NodeInputs = base,
             opts: pulumi.ResourceOptions = opts,
         ) -> None:
-            props = {**base, "path": path, "name": name, "kind": kind, "keep_on_delete": keep_on_delete}
-            props.update(
-                {"ensure": "present", "value": wanted} if wanted is not None else {"ensure": "absent"}
-            )
+            props: RegistryValueInputs = {
+                **base,
+                "path": path,
+                "name": name,
+                "kind": kind,
+                "keep_on_delete": keep_on_delete,
+                "ensure": "present" if wanted is not None else "absent",
+            }
+            if wanted is not None:
+                props = PresentRegistryValueInputs(**props, value=wanted)
             res = RrasRegistryValue(resource_name(cluster.name, node.name, suffix), props, opts)
             made["node_settings"].append(res)
             restarts.append(res.revision)
@@ -140,6 +159,7 @@ def build(
                     "drain": drain.get(node.name),
                     "services": {"RemoteAccess": remote_access, "IKEEXT": ikeext},
                     "owner": owner,
+                    "later_nodes": [],
                 },
             )
         )

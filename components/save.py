@@ -5,27 +5,28 @@ preview, run only when one of those objects was written, adopted or found change
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import pulumi
 
 from components.naming import resource_name
+from providers.common.device import DeviceSettings
+from providers.common.resources import ApplianceResource, SaveInputs
 
-SaveResource = Callable[[str, dict[str, Any], pulumi.ResourceOptions], pulumi.CustomResource]
+SaveResource = Callable[[str, SaveInputs, pulumi.ResourceOptions], pulumi.CustomResource]
 
 
 def config_save(
     make: SaveResource,
     cluster_name: str,
-    device: dict[str, Any],
-    made: dict[str, list[pulumi.CustomResource]],
+    device: DeviceSettings,
+    made: Mapping[str, Sequence[pulumi.CustomResource]],
     parent: pulumi.Resource,
 ) -> pulumi.CustomResource:
     """``make`` (the vendor's save resource) after every object the cluster ``made`` (by role): their
     revisions by resource name."""
-    objects = [obj for group in made.values() for obj in group]
-    pairs = [pulumi.Output.all(obj.urn, obj.revision) for obj in objects]  # type: ignore[attr-defined]
+    objects = [obj for group in made.values() for obj in group if isinstance(obj, ApplianceResource)]
+    pairs = [pulumi.Output.all(obj.urn, obj.revision) for obj in objects]
     # A revision is None only for an object recorded by a version without revisions; None-valued keys
     # would be dropped from the inputs, so it is kept as "".
     revisions = pulumi.Output.all(*pairs).apply(

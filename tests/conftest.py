@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: the local CA and a factory of running twins."""
+"""Fixtures shared by every test: the local CA, a factory of running twins, Pulumi's mocks."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from emulators.common import RunningTwin, TLSMaterial, ensure_tls, start_twin
+from tests.unit.support import Mocks
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +37,11 @@ def twin_factory(tls: TLSMaterial) -> Iterator[Callable[..., RunningTwin]]:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def mocks() -> Mocks:
+    """Pulumi's mocks, recording every resource a component makes."""
+    m = Mocks()
+    pulumi.runtime.set_mocks(m, project="aovpn", stack="test", preview=False)
+    return m

@@ -1,28 +1,16 @@
-"""Pulumi dynamic resources for Citrix ADC objects (what components instantiate).
+"""Pulumi dynamic resources for Citrix ADC objects (what components instantiate), with their inputs.
 
-Every resource takes ``device`` ({url, user, password_key, ca_bundle}) and ``owner`` (the stack's
-marker) besides the keys listed here:
-
-    CitrixServer                    name, address
-    CitrixServiceGroup              name, service_type, usip
-    CitrixServiceGroupMember        servicegroup, server, port
-    CitrixPingMonitor               name, monitor_type, interval, response_timeout, retries, downtime
-    CitrixServiceGroupMonitor       servicegroup, monitor
-    CitrixLbVserver                 name, service_type, port, address, lb_method
-    CitrixLbVserverServiceGroup     vserver, servicegroup
-    CitrixLbGroup                   name, persistence_type, timeout (minutes)
-    CitrixLbGroupMember             group, vserver
-    CitrixMode                      mode, enabled   (outputs also ``was_enabled``)
-    CitrixPersistentLbVserver       CitrixLbVserver's keys + persistence_type, persistence_backup, timeout
-    CitrixHttpMonitor               CitrixPingMonitor's keys + http_request, response_codes, secure
-    CitrixCertKey                   prefix, certificate_secret, private_key_secret (outputs certkey, sha256)
-    CitrixSslVserverCertKey         vserver, certkey
-    CitrixConfigSave                revisions (the objects' ``revision`` outputs by resource name)
+Every object takes ``device`` and ``owner`` (ObjectInputs). Values use NITRO's own vocabulary
+(``UDP``, ``LEASTCONNECTION``, ``SOURCEIP``, ``YES``). Bindings name their two ends and carry the ids of
+the objects they hang from as ``parents`` (replaced with them: providers/common/resource.py,
+``parent_keys``). ``CitrixMode`` outputs ``was_enabled``; ``CitrixCertKey`` outputs ``certkey`` and
+``sha256``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TypedDict
 
 import pulumi
 from pulumi.dynamic import Resource
@@ -44,53 +32,156 @@ from providers.citrix.objects import (
     ServiceGroupProvider,
     SslVserverCertKeyBindingProvider,
 )
-from providers.common.resources import ApplianceResource
+from providers.common.resources import ApplianceResource, DrainSpec, ObjectInputs, Opts, SaveInputs
 
-Opts = pulumi.ResourceOptions | None
+Parents = Sequence[pulumi.Input[str]]
+
+
+class ServerInputs(ObjectInputs):
+    name: str
+    address: str
+
+
+class ServiceGroupInputs(ObjectInputs):
+    name: str
+    service_type: str
+    #: Use Client IP: YES or NO
+    usip: str
+
+
+class ServiceGroupMemberInputs(ObjectInputs):
+    servicegroup: str
+    server: str
+    port: int
+    parents: Parents
+
+
+class MonitorTiming(TypedDict):
+    """Seconds."""
+
+    interval: int
+    response_timeout: int
+    retries: int
+    downtime: int
+
+
+class PingMonitorInputs(ObjectInputs, MonitorTiming):
+    name: str
+    monitor_type: str
+
+
+class HttpMonitorInputs(PingMonitorInputs):
+    http_request: str
+    response_codes: list[str]
+    #: YES or NO
+    secure: str
+
+
+class ServiceGroupMonitorInputs(ObjectInputs):
+    servicegroup: str
+    monitor: str
+    parents: Parents
+
+
+class LbVserverInputs(ObjectInputs):
+    name: str
+    service_type: str
+    port: int
+    address: str
+    lb_method: str
+
+
+class PersistentLbVserverInputs(LbVserverInputs):
+    persistence_type: str
+    persistence_backup: str
+    #: minutes
+    timeout: int
+
+
+class LbVserverServiceGroupInputs(ObjectInputs):
+    vserver: str
+    servicegroup: str
+    parents: Parents
+
+
+class LbGroupInputs(ObjectInputs):
+    name: str
+    persistence_type: str
+    #: minutes
+    timeout: int
+
+
+class LbGroupMemberInputs(ObjectInputs):
+    group: str
+    vserver: str
+    parents: Parents
+
+
+class ModeInputs(ObjectInputs):
+    mode: str
+    enabled: bool
+
+
+class CertKeyInputs(ObjectInputs):
+    prefix: str
+    certificate_secret: str
+    private_key_secret: str
+
+
+class SslVserverCertKeyInputs(ObjectInputs):
+    vserver: str
+    certkey: pulumi.Input[str]
+    parents: Parents
+
+
+class CitrixDrainSpec(DrainSpec):
+    """Drain a node: disable its server object gracefully (providers/citrix/drain.py)."""
+
+    server: str
 
 
 class CitrixServer(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: ServerInputs, opts: Opts = None) -> None:
         super().__init__(ServerProvider(), name, props, opts)
 
 
 class CitrixServiceGroup(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: ServiceGroupInputs, opts: Opts = None) -> None:
         super().__init__(ServiceGroupProvider(), name, props, opts)
 
 
 class CitrixServiceGroupMember(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: ServiceGroupMemberInputs, opts: Opts = None) -> None:
         super().__init__(ServiceGroupMemberProvider(), name, props, opts)
 
 
 class CitrixPingMonitor(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: PingMonitorInputs, opts: Opts = None) -> None:
         super().__init__(PingMonitorProvider(), name, props, opts)
 
 
 class CitrixServiceGroupMonitor(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: ServiceGroupMonitorInputs, opts: Opts = None) -> None:
         super().__init__(ServiceGroupMonitorBindingProvider(), name, props, opts)
 
 
 class CitrixLbVserver(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: LbVserverInputs, opts: Opts = None) -> None:
         super().__init__(LbVserverProvider(), name, props, opts)
 
 
 class CitrixLbVserverServiceGroup(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: LbVserverServiceGroupInputs, opts: Opts = None) -> None:
         super().__init__(LbVserverServiceGroupBindingProvider(), name, props, opts)
 
 
 class CitrixLbGroup(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: LbGroupInputs, opts: Opts = None) -> None:
         super().__init__(LbGroupProvider(), name, props, opts)
 
 
 class CitrixLbGroupMember(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: LbGroupMemberInputs, opts: Opts = None) -> None:
         super().__init__(LbGroupVserverBindingProvider(), name, props, opts)
 
 
@@ -99,17 +190,17 @@ class CitrixMode(ApplianceResource):
 
     was_enabled: pulumi.Output[bool]
 
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: ModeInputs, opts: Opts = None) -> None:
         super().__init__(ModeProvider(), name, {**props, "was_enabled": None}, opts)
 
 
 class CitrixPersistentLbVserver(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: PersistentLbVserverInputs, opts: Opts = None) -> None:
         super().__init__(PersistentLbVserverProvider(), name, props, opts)
 
 
 class CitrixHttpMonitor(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: HttpMonitorInputs, opts: Opts = None) -> None:
         super().__init__(HttpMonitorProvider(), name, props, opts)
 
 
@@ -117,17 +208,17 @@ class CitrixCertKey(ApplianceResource):
     certkey: pulumi.Output[str]
     sha256: pulumi.Output[str]
 
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: CertKeyInputs, opts: Opts = None) -> None:
         super().__init__(CertKeyProvider(), name, {"certkey": None, "sha256": None, **props}, opts)
 
 
 class CitrixSslVserverCertKey(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: SslVserverCertKeyInputs, opts: Opts = None) -> None:
         super().__init__(SslVserverCertKeyBindingProvider(), name, props, opts)
 
 
 class CitrixConfigSave(Resource):
-    """``save ns config`` after the objects it depends on."""
+    """``save ns config`` after the objects it follows."""
 
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
-        super().__init__(ConfigSaveProvider(), name, props, opts)
+    def __init__(self, name: str, props: SaveInputs, opts: Opts = None) -> None:
+        super().__init__(ConfigSaveProvider(), name, dict(props), opts)

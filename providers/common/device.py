@@ -9,12 +9,26 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 from urllib.parse import urlsplit
 
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 
 from providers.common.errors import ConfigurationError
+
+
+class DeviceSettings(TypedDict):
+    """How a provider reaches a device: the ``device`` input of every resource. The password is not here:
+    ``password_key`` names the secret config key that holds it."""
+
+    url: str
+    user: str
+    password_key: str
+    ca_bundle: str | None
+    #: F5 only: the HA device group to config-sync to after a run that changed the device.
+    sync_group: NotRequired[str | None]
+    #: WinRM only: the authentication (ntlm, kerberos, credssp, basic).
+    auth: NotRequired[str]
 
 
 @dataclass(frozen=True)

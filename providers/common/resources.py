@@ -1,13 +1,39 @@
-"""The Pulumi resource every appliance-object provider is instantiated through."""
+"""The Pulumi resource every appliance-object provider is instantiated through, and the input shapes all
+vendors share (the typed seam between components and providers)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import Resource
 
+from providers.common.device import DeviceSettings
 from providers.common.resource import ApplianceObjectProvider
+
+Opts = pulumi.ResourceOptions | None
+
+
+class ObjectInputs(TypedDict):
+    """What every appliance object takes: how to reach its device, and this stack's ownership marker."""
+
+    device: DeviceSettings
+    owner: str
+
+
+class SaveInputs(TypedDict):
+    """A device's configuration save: the ``revision`` of each object it follows, by resource name."""
+
+    device: DeviceSettings
+    revisions: pulumi.Input[Mapping[str, str]]
+
+
+class DrainSpec(TypedDict):
+    """How to drain one RRAS node on its load balancer (the vendor's ``drain`` module reads the rest)."""
+
+    kind: str
+    device: DeviceSettings
 
 
 class ApplianceResource(Resource):
@@ -26,8 +52,8 @@ class ApplianceResource(Resource):
         self,
         provider: ApplianceObjectProvider,
         name: str,
-        props: dict[str, Any],
-        opts: pulumi.ResourceOptions | None = None,
+        props: Mapping[str, Any],
+        opts: Opts = None,
     ) -> None:
         order = pulumi.ResourceOptions(delete_before_replace=provider.delete_before_replace)
         opts = pulumi.ResourceOptions.merge(order, opts)

@@ -1,22 +1,19 @@
-"""Pulumi dynamic resources for LoadMaster objects (what components instantiate).
+"""Pulumi dynamic resources for LoadMaster objects (what components instantiate), with their inputs.
 
-Every resource takes ``device`` ({url, user, password_key, ca_bundle}) and ``owner`` (the stack's marker)
-besides the keys listed here (``vs`` / ``follow`` are {address, port, protocol} triplets):
-
-    KempVirtualService   name, address, port, protocol, enabled, transparent, force_l7, persist,
-                         persist_timeout, schedule, check_type
-    KempHealthCheckedVirtualService   KempVirtualService's keys + check_url, check_codes, check_use_get
-    KempRealServer       vs, address, port, weight, enabled
-    KempPortFollow       vs, follow
+Every object takes ``device`` and ``owner`` (ObjectInputs). A virtual service is identified on the
+LoadMaster by its address, port and protocol (``VsRef``); objects living on one carry its id as
+``vs_id`` (and port following the other service's as ``follow_id``), so they are replaced with it
+(providers/common/resource.py, ``parent_keys``). ``KempCertificate`` outputs ``name`` (as installed) and
+``sha256``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 import pulumi
 
-from providers.common.resources import ApplianceResource
+from providers.common.resources import ApplianceResource, DrainSpec, ObjectInputs, Opts
 from providers.kemp.objects import (
     CertificateProvider,
     HealthCheckedVirtualServiceProvider,
@@ -26,38 +23,102 @@ from providers.kemp.objects import (
     VirtualServiceProvider,
 )
 
-Opts = pulumi.ResourceOptions | None
+
+class VsRef(TypedDict):
+    address: str
+    port: int
+    #: udp or tcp
+    protocol: str
+
+
+class VirtualServiceInputs(ObjectInputs, VsRef):
+    name: str
+    enabled: bool
+    transparent: bool
+    force_l7: bool
+    persist: str
+    persist_timeout: int
+    schedule: str
+    check_type: str
+
+
+class HealthCheckedVirtualServiceInputs(VirtualServiceInputs):
+    check_url: str
+    check_codes: str
+    check_use_get: int
+
+
+class SstpVirtualServiceInputs(HealthCheckedVirtualServiceInputs):
+    ssl_acceleration: bool
+    #: the installed certificate's name, "" without TLS offload
+    cert_file: pulumi.Input[str]
+    ssl_reencrypt: bool
+
+
+class RealServerInputs(ObjectInputs):
+    vs: VsRef
+    vs_id: pulumi.Input[str]
+    address: str
+    port: int
+    weight: int
+    enabled: bool
+
+
+class PortFollowInputs(ObjectInputs):
+    vs: VsRef
+    vs_id: pulumi.Input[str]
+    follow: VsRef
+    follow_id: pulumi.Input[str]
+
+
+class CertificateInputs(ObjectInputs):
+    prefix: str
+    certificate_secret: str
+    private_key_secret: str
+
+
+class RealServerRef(TypedDict):
+    vs: VsRef
+    address: str
+    port: int
+
+
+class KempDrainSpec(DrainSpec):
+    """Drain a node: disable its real server on every virtual service (providers/kemp/drain.py)."""
+
+    real_servers: list[RealServerRef]
 
 
 class KempVirtualService(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: VirtualServiceInputs, opts: Opts = None) -> None:
         super().__init__(VirtualServiceProvider(), name, props, opts)
 
 
 class KempRealServer(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: RealServerInputs, opts: Opts = None) -> None:
         super().__init__(RealServerProvider(), name, props, opts)
 
 
 class KempPortFollow(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: PortFollowInputs, opts: Opts = None) -> None:
         super().__init__(PortFollowProvider(), name, props, opts)
 
 
 class KempHealthCheckedVirtualService(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: HealthCheckedVirtualServiceInputs, opts: Opts = None) -> None:
         super().__init__(HealthCheckedVirtualServiceProvider(), name, props, opts)
 
 
 class KempSstpVirtualService(ApplianceResource):
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: SstpVirtualServiceInputs, opts: Opts = None) -> None:
         super().__init__(SstpVirtualServiceProvider(), name, props, opts)
 
 
 class KempCertificate(ApplianceResource):
     """The SSTP certificate and key; outputs ``name`` (as installed) and ``sha256``."""
 
+    name: pulumi.Output[str]
     sha256: pulumi.Output[str]
 
-    def __init__(self, name: str, props: dict[str, Any], opts: Opts = None) -> None:
+    def __init__(self, name: str, props: CertificateInputs, opts: Opts = None) -> None:
         super().__init__(CertificateProvider(), name, {"name": None, "sha256": None, **props}, opts)

@@ -9,8 +9,7 @@ import pulumi
 import pytest
 
 from components.declaration import DeclarationError, parse_clusters
-from tests.unit.test_declaration import cluster
-from tests.unit.test_f5_component import _build, mocks  # noqa: F401 - the fixture is used by name
+from tests.unit.support import build_objects, cluster
 
 ADC = {
     "kind": "citrix",
@@ -22,7 +21,7 @@ KEMP = {"kind": "kemp", "url": "https://lm.example.net", "user": "automation", "
 
 
 @pulumi.runtime.test
-def test_citrix_ikev2_objects(mocks):  # noqa: F811
+def test_citrix_ikev2_objects(mocks):
     def check(objs: dict[str, dict[str, Any]]) -> None:
         save = objs.pop("vpn-east-config-save")
         # one `save ns config` after every object, fed by each object's revision
@@ -52,20 +51,20 @@ def test_citrix_ikev2_objects(mocks):  # noqa: F811
         assert objs["vpn-east-mode-usnip"]["enabled"] is True
         assert {o["owner"] for o in objs.values()} == {"aovpn-iac:aovpn/test"}
 
-    return _build(mocks, loadBalancer=ADC).apply(check)
+    return build_objects(mocks, loadBalancer=ADC).apply(check)
 
 
 @pulumi.runtime.test
-def test_citrix_translated_address_drops_usip_and_usnip(mocks):  # noqa: F811
+def test_citrix_translated_address_drops_usip_and_usnip(mocks):
     def check(objs: dict[str, dict[str, Any]]) -> None:
         assert "vpn-east-mode-usnip" not in objs
         assert {objs[f"vpn-east-servicegroup-ikev2-{p}"]["usip"] for p in (500, 4500)} == {"NO"}
 
-    return _build(mocks, loadBalancer=ADC, clientAddress="translated").apply(check)
+    return build_objects(mocks, loadBalancer=ADC, clientAddress="translated").apply(check)
 
 
 @pulumi.runtime.test
-def test_kemp_ikev2_objects(mocks):  # noqa: F811
+def test_kemp_ikev2_objects(mocks):
     def check(objs: dict[str, dict[str, Any]]) -> None:
         assert sorted(objs) == sorted(
             [
@@ -82,7 +81,7 @@ def test_kemp_ikev2_objects(mocks):  # noqa: F811
         rs = objs["vpn-east-rs-ikev2-500-rras2"]
         assert (rs["address"], rs["port"], rs["vs"]["port"]) == ("198.51.100.12", 500, 500)
 
-    return _build(mocks, loadBalancer=KEMP, persistenceTimeout=3600).apply(check)
+    return build_objects(mocks, loadBalancer=KEMP, persistenceTimeout=3600).apply(check)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +93,7 @@ def test_kemp_ikev2_objects(mocks):  # noqa: F811
     ],
 )
 def test_appliance_limits_are_refused_before_anything_is_sent(lb, timeout, fragment):
-    from components.cluster import check_supported
+    from components.registry import check_supported
 
     clusters = parse_clusters([cluster(loadBalancer=lb, persistenceTimeout=timeout)])
     with pytest.raises(DeclarationError) as info:
@@ -103,7 +102,7 @@ def test_appliance_limits_are_refused_before_anything_is_sent(lb, timeout, fragm
 
 
 def test_kemp_cannot_reencrypt_transparently():
-    from components.cluster import check_supported
+    from components.registry import check_supported
 
     reencrypt = {"tlsOffload": {"certificateSecret": "c", "privateKeySecret": "k", "reencrypt": True}}
     clusters = parse_clusters([cluster(loadBalancer=KEMP, protocols=["ikev2", "sstp"], sstp=reencrypt)])
@@ -119,7 +118,7 @@ def test_kemp_cannot_reencrypt_transparently():
 
 
 @pulumi.runtime.test
-def test_citrix_sstp_modes(mocks):  # noqa: F811
+def test_citrix_sstp_modes(mocks):
     offload = {"certificateSecret": "sstpCert", "privateKeySecret": "sstpKey"}
 
     def check(objs: dict[str, dict[str, Any]]) -> None:
@@ -143,7 +142,9 @@ def test_citrix_sstp_modes(mocks):  # noqa: F811
         assert objs["vpn-east-certificate-sstp"]["certificate_secret"] == "sstpCert"
         assert "vpn-east-certificate-binding-sstp" in objs
 
-    return _build(mocks, loadBalancer=ADC, protocols=["sstp"], sstp={"tlsOffload": offload}).apply(check)
+    return build_objects(mocks, loadBalancer=ADC, protocols=["sstp"], sstp={"tlsOffload": offload}).apply(
+        check
+    )
 
 
 OFFLOAD = {"tlsOffload": {"certificateSecret": "sstpCert", "privateKeySecret": "sstpKey"}}
@@ -153,13 +154,13 @@ F5 = {"kind": "f5", "url": "https://bigip.example.net", "user": "automation", "p
 @pytest.mark.parametrize("sstp", [{}, OFFLOAD], ids=["pass-through", "offload"])
 @pytest.mark.parametrize("lb", [F5, ADC, KEMP], ids=["f5", "citrix", "kemp"])
 @pulumi.runtime.test
-def test_drain_targets_name_what_the_component_creates(mocks, lb, sstp):  # noqa: F811
+def test_drain_targets_name_what_the_component_creates(mocks, lb, sstp):
     """A rolling restart drains exactly the node's members / server / real servers, on their real ports."""
-    from components.cluster import DRAIN_TARGETS
+    from components import registry
 
     decl = {"loadBalancer": lb, "protocols": ["ikev2", "sstp"], "sstp": sstp}
     (parsed,) = parse_clusters([cluster(**decl)])
-    targets = DRAIN_TARGETS[lb["kind"]](parsed)
+    targets = registry.vendor(lb["kind"]).drain_targets(parsed)
     assert sorted(targets) == ["rras1", "rras2"]
 
     def check(objs: dict[str, dict[str, Any]]) -> None:
@@ -187,4 +188,4 @@ def test_drain_targets_name_what_the_component_creates(mocks, lb, sstp):  # noqa
                 wanted_rs = sorted((r["vs"]["port"], r["port"]) for r in spec["real_servers"])
                 assert wanted_rs == real and len(real) == 3
 
-    return _build(mocks, **decl).apply(check)
+    return build_objects(mocks, **decl).apply(check)

@@ -2,40 +2,10 @@
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
 import pytest
 
-from components.declaration import DeclarationError, parse_clusters
-
-BASE: dict[str, Any] = {
-    "name": "vpn-east",
-    "protocols": ["ikev2"],
-    "virtualAddress": "203.0.113.10",
-    "nodes": [
-        {"name": "rras1", "address": "198.51.100.11"},
-        {"name": "rras2", "address": "198.51.100.12"},
-    ],
-    "loadBalancer": {
-        "kind": "f5",
-        "url": "https://bigip.example.net",
-        "user": "automation",
-        "passwordSecret": "f5Password",
-    },
-}
-
-
-def cluster(**changes: Any) -> dict[str, Any]:
-    c = copy.deepcopy(BASE)
-    c.update(changes)
-    return c
-
-
-def problems(raw: list[Any]) -> list[str]:
-    with pytest.raises(DeclarationError) as info:
-        parse_clusters(raw)
-    return info.value.problems
+from components.declaration import parse_clusters
+from tests.unit.support import BASE, cluster, problems
 
 
 def test_defaults_follow_the_minimum_baseline():

@@ -5,45 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pytest
 
-from components.declaration import parse_clusters
-from tests.unit.test_declaration import cluster
-
-
-class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(args)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        return {}
-
-
-@pytest.fixture
-def mocks() -> _Mocks:
-    m = _Mocks()
-    pulumi.runtime.set_mocks(m, project="aovpn", stack="test", preview=False)
-    return m
-
-
-def _build(mocks: _Mocks, **changes: Any) -> dict[str, dict[str, Any]]:
-    from components.cluster import VpnCluster
-
-    (c,) = parse_clusters([cluster(**changes)])
-    comp = VpnCluster(c, "aovpn-iac:aovpn/test")
-
-    def collect(_: Any) -> dict[str, dict[str, Any]]:
-        return {
-            r.name: {k: v for k, v in r.inputs.items() if k != "__provider"}
-            for r in mocks.resources
-            if r.custom
-        }
-
-    return comp.objects.apply(collect)  # type: ignore[return-value]
+from tests.unit.support import build_objects
 
 
 @pulumi.runtime.test
@@ -84,7 +47,7 @@ def test_ikev2_cluster_objects(mocks):
         assert vs["pool"] == "/Common/vpn-east_ikev2_4500"
         assert vs["persistence"] == "/Common/vpn-east_ikev2_srcaddr"
 
-    return _build(mocks).apply(check)
+    return build_objects(mocks).apply(check)
 
 
 @pulumi.runtime.test
@@ -92,7 +55,7 @@ def test_translated_client_address_uses_automap(mocks):
     def check(objs: dict[str, dict[str, Any]]) -> None:
         assert {objs[n]["source_address_translation"] for n in objs if "-virtual-" in n} == {"automap"}
 
-    return _build(mocks, clientAddress="translated").apply(check)
+    return build_objects(mocks, clientAddress="translated").apply(check)
 
 
 @pulumi.runtime.test
@@ -113,7 +76,9 @@ def test_sstp_without_offload_checks_the_listener_over_https(mocks):
         assert objs["vpn-east-persistence-sstp-ssl"]["defaults_from"] == "/Common/ssl"
         assert not any("certificate" in name for name in objs)
 
-    return _build(mocks, protocols=["ikev2", "sstp"], sstp={"hostName": "vpn.example.net"}).apply(check)
+    return build_objects(mocks, protocols=["ikev2", "sstp"], sstp={"hostName": "vpn.example.net"}).apply(
+        check
+    )
 
 
 @pulumi.runtime.test
@@ -131,7 +96,7 @@ def test_sstp_tls_offload_terminates_on_the_big_ip_and_uses_http_to_the_nodes(mo
         ]
 
     offload = {"tlsOffload": {"certificateSecret": "sstpCert", "privateKeySecret": "sstpKey"}}
-    return _build(mocks, protocols=["sstp"], sstp=offload).apply(check)
+    return build_objects(mocks, protocols=["sstp"], sstp=offload).apply(check)
 
 
 @pulumi.runtime.test
@@ -144,4 +109,4 @@ def test_sstp_reencrypt_keeps_https_to_the_nodes(mocks):
         assert "vpn-east-monitor-sstp-https" in objs
 
     offload = {"tlsOffload": {"certificateSecret": "c", "privateKeySecret": "k", "reencrypt": True}}
-    return _build(mocks, protocols=["sstp"], sstp=offload).apply(check)
+    return build_objects(mocks, protocols=["sstp"], sstp=offload).apply(check)

@@ -6,8 +6,7 @@ from typing import Any
 
 import pulumi
 
-from tests.unit.test_declaration import BASE, cluster
-from tests.unit.test_f5_component import _build, mocks  # noqa: F401 - the fixture
+from tests.unit.support import BASE, build_objects, cluster
 
 MGMT = {"endpoint": "https://127.0.0.1:5986/wsman", "user": "LAB\\svc", "passwordSecret": "rrasPassword"}
 
@@ -17,7 +16,7 @@ def managed_nodes() -> list[dict[str, Any]]:
 
 
 @pulumi.runtime.test
-def test_ikev2_node_settings_and_rolling_restart(mocks):  # noqa: F811
+def test_ikev2_node_settings_and_rolling_restart(mocks):
     def check(objs: dict[str, dict[str, Any]]) -> None:
         policy = objs["vpn-east-rras1-ipsec-policy"]
         assert policy["policy"]["DHGroup"] == "Group14" and policy["policy"]["SALifeTimeSeconds"] == 28800
@@ -44,11 +43,11 @@ def test_ikev2_node_settings_and_rolling_restart(mocks):  # noqa: F811
         assert drain["members"][0]["member"] == "vpn-east_rras1:500"
         assert not any("sstp" in name for name in objs if name.startswith("vpn-east-rras"))
 
-    return _build(mocks, nodes=managed_nodes()).apply(check)
+    return build_objects(mocks, nodes=managed_nodes()).apply(check)
 
 
 @pulumi.runtime.test
-def test_translated_address_and_sstp_offload_settings(mocks):  # noqa: F811
+def test_translated_address_and_sstp_offload_settings(mocks):
     def check(objs: dict[str, dict[str, Any]]) -> None:
         assert objs["vpn-east-rras1-ike-initial-query"]["value"] == 50000
         assert objs["vpn-east-rras1-sstp-use-https"]["value"] == 0
@@ -57,13 +56,13 @@ def test_translated_address_and_sstp_offload_settings(mocks):  # noqa: F811
         assert objs["vpn-east-rras1-sstp-sha1-hash"]["ensure"] == "absent"
 
     offload = {"tlsOffload": {"certificateSecret": "c", "privateKeySecret": "k"}}
-    return _build(
+    return build_objects(
         mocks, nodes=managed_nodes(), clientAddress="translated", protocols=["ikev2", "sstp"], sstp=offload
     ).apply(check)
 
 
 def test_management_for_some_nodes_only_is_refused():
-    from tests.unit.test_declaration import problems
+    from tests.unit.support import problems
 
     nodes = managed_nodes()
     del nodes[1]["management"]
@@ -72,7 +71,7 @@ def test_management_for_some_nodes_only_is_refused():
 
 
 def test_basic_auth_over_http_is_refused():
-    from tests.unit.test_declaration import problems
+    from tests.unit.support import problems
 
     nodes = [
         {**n, "management": {**MGMT, "endpoint": "http://h:5985/wsman", "auth": "basic"}}
