@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from emulators.f5.backend import VERSION, F5Backend, _LoginFailed
 from emulators.f5.exceptions import F5Error, RestError
+from emulators.f5.query import _self_link
 
 JSON_TYPE = "application/json; charset=UTF-8"
 HTML_401 = (
@@ -196,7 +197,8 @@ class F5App:
         if tm_path == "net/self":
             return {
                 "kind": "tm:net:self:selfcollectionstate",
-                "selfLink": f"https://localhost/mgmt/tm/net/self?ver={VERSION}",
+                # query options echoed like on every collection (trap 16); a self IP has no subcollections
+                "selfLink": _self_link("https://localhost/mgmt/tm/net/self", query),
                 "items": [
                     {
                         "kind": "tm:net:self:selfstate",
@@ -214,7 +216,7 @@ class F5App:
                 return self.backend.sync_status()
         if tm_path == "cm/device-group":
             with self.backend.lock:
-                return self.backend.device_groups()
+                return self.backend.device_groups(query)
         return None
 
     def _transaction(self, method: str, tm_path: str, body: Any) -> Response:
