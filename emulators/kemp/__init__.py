@@ -2,9 +2,11 @@
 
 ``create_app()`` returns the WSGI app ``emulators.common.start_twin("kemp", ...)`` serves over HTTPS.
 Seeded users (twin only, never real credentials): ``bal`` (the LoadMaster's default admin) and
-``automation``. Options: ``local_networks`` (subnets the unit is attached to; real servers outside
-need ``non_local=1`` and the global ``nonlocalrs``; default: no check) and ``strict_port_following``
-(FollowVSID needs the same RS addresses and persistence on both services; default on).
+``automation``. Options: ``local_networks`` (the unit's interfaces, ``10.0.0.2/16`` or ``10.0.0.0/16``;
+real servers outside their networks need ``non_local=1``, the global ``nonlocalrs`` and a
+non-transparent VS; default: ``emulators.kemp.network.DEFAULT_INTERFACES``, which hold every real server
+of the demo stacks and tests) and ``strict_port_following`` (FollowVSID needs the same RS addresses and
+persistence on both services; default on).
 
 Extra admin routes:
   POST /_twin/renumber   close VS Index gaps, as a global change does on firmware 7.2.6x (trap 13)

@@ -58,8 +58,16 @@ def port_follow_mismatch(what: str) -> KempError:
 
 
 def non_local_rs() -> KempError:
-    # assumed text: a real server outside the attached subnets without non_local=1 / nonlocalrs
+    # assumed text [?]: a real server outside the unit's networks without non_local=1 and the global
+    # nonlocalrs (WUI guide "Add a Real Server": only local real servers unless "Allow Remote Addresses";
+    # no source gives the API's words, see emulators.kemp.network)
     return KempError(422, "Non-local real server not permitted")
+
+
+def non_local_transparent() -> KempError:
+    # assumed text [?] (the rule is documented: "Transparency cannot be used with non-local Real Servers",
+    # docs.progress.com loadmaster-feature-description-routing-ga/page/Transparency.html)
+    return KempError(422, "Transparency cannot be used with non-local Real Servers")
 
 
 def unknown_command() -> KempError:

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
-from xml.etree.ElementTree import Element
 
 import pytest
 import requests
 from defusedxml import ElementTree
 
 from emulators.common import start_twin
-
-VIP = "10.0.0.10"
-USER, PASSWORD = "bal", "bal-pass"  # the twin's seeded users, not real credentials
-RRAS = ("10.0.1.11", "10.0.1.12")
+from tests.emulators.kemp_access import RRAS, VIP, Kemp, fields, kemptech_loadmaster
 
 
 @pytest.fixture(scope="module")
@@ -34,58 +29,9 @@ def twin(shared_twin):
     return shared_twin
 
 
-class Kemp:
-    """A minimal classic-API client: GET /access/<cmd>?params, Basic auth, XML parsed with defusedxml."""
-
-    def __init__(self, twin: Any, user: str = USER, password: str | None = PASSWORD) -> None:
-        self.base = twin.url
-        self.verify = str(twin.tls.ca_path)
-        self.auth = (user, password) if password is not None else None
-        self.session = requests.Session()
-
-    def raw(self, command: str, **params: Any) -> requests.Response:
-        return self.session.get(
-            f"{self.base}/access/{command}",
-            params=params,
-            auth=self.auth,
-            verify=self.verify,
-            timeout=10,
-        )
-
-    def call(self, command: str, **params: Any) -> tuple[int, Element]:
-        resp = self.raw(command, **params)
-        root = ElementTree.fromstring(resp.content)
-        assert root.tag == "Response"
-        # trap 1: the HTTP status is the envelope's stat
-        assert str(resp.status_code) == root.get("stat"), resp.text
-        assert root.get("code") == ("ok" if resp.status_code == 200 else "fail")
-        return resp.status_code, root
-
-    def ok(self, command: str, **params: Any) -> Element:
-        status, root = self.call(command, **params)
-        assert status == 200, ElementTree.tostring(root)
-        success = root.find("Success")
-        assert success is not None
-        data = success.find("Data")
-        return data if data is not None else success
-
-    def fail(self, command: str, status: int, **params: Any) -> str:
-        got, root = self.call(command, **params)
-        assert got == status, ElementTree.tostring(root)
-        assert root.find("Success") is None
-        return (root.findtext("Error") or "").strip()
-
-    def v2(self, body: dict[str, Any]) -> requests.Response:
-        return self.session.post(f"{self.base}/accessv2", json=body, verify=self.verify, timeout=10)
-
-
 @pytest.fixture
 def kemp(twin) -> Kemp:
     return Kemp(twin)
-
-
-def fields(element: Element) -> dict[str, str]:
-    return {child.tag: (child.text or "") for child in element if len(child) == 0}
 
 
 def add_ikev2(kemp: Kemp) -> tuple[str, str]:
@@ -429,20 +375,6 @@ def test_disablers_and_enablers_act_on_every_vs(kemp):
     assert kemp.fail("disablers", 422, rs="10.9.9.9") == "Unknown RS"
 
 
-def test_non_local_real_servers_need_non_local_and_the_global_setting(tls):
-    twin = start_twin("kemp", tls=tls, local_networks=["10.0.0.0/16"])
-    try:
-        kemp = Kemp(twin)
-        index = fields(kemp.ok("addvs", vs=VIP, port=443, prot="tcp"))["Index"]
-        kemp.ok("addrs", vs=index, rs="10.0.5.5", rsport=443)
-        assert kemp.fail("addrs", 422, vs=index, rs="198.51.100.11", rsport=443)
-        assert kemp.fail("addrs", 422, vs=index, rs="198.51.100.11", rsport=443, non_local=1)
-        kemp.ok("set", param="nonlocalrs", value="yes")
-        kemp.ok("addrs", vs=index, rs="198.51.100.11", rsport=443, non_local=1)
-    finally:
-        twin.stop()
-
-
 # -- authentication and API enablement (trap 1) ------------------------------------------------------------
 def test_bad_or_missing_credentials_are_a_plain_401(twin):
     for client in (Kemp(twin, password=None), Kemp(twin, password="wrong"), Kemp(twin, user="nobody")):
@@ -625,20 +557,7 @@ def test_aovpn_ikev2_and_sstp_services(kemp):
 # -- an independent client: Kemp's python-kemptech-api (installed by requirements-extra.sh) ----------------
 @pytest.fixture
 def loadmaster(twin, monkeypatch):
-    kemptech = pytest.importorskip("python_kemptech_api")
-    from python_kemptech_api import generic
-
-    ca = str(twin.tls.ca_path)
-
-    class VerifiedSession(requests.Session):
-        """The library hard-codes verify=False; the twin's certificate is verified against its CA instead."""
-
-        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-            kwargs["verify"] = ca
-            return super().request(*args, **kwargs)
-
-    monkeypatch.setattr(generic, "Session", VerifiedSession)
-    return kemptech.LoadMaster("127.0.0.1", "bal", "bal-pass", port=twin.port)
+    return kemptech_loadmaster(twin, monkeypatch)
 
 
 def test_kemptech_api_builds_the_ikev2_services(twin, loadmaster):
