@@ -28,9 +28,9 @@ from urllib.parse import quote
 
 import requests
 
-from providers.common.clients import PerProcess
+from providers.common.clients import LoginFailures, PerProcess
 from providers.common.device import Device, SecretConfig
-from providers.common.errors import ApplianceError
+from providers.common.errors import ApplianceError, login_reply_without
 from providers.common.http import make_session, transport_error
 
 BASE = "/nitro/v1/config"
@@ -68,7 +68,7 @@ class NitroClient:
         self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         self._sessionid: str | None = None
         self._lock = threading.Lock()
-        self._login_failure: tuple[float, ApplianceError] | None = None
+        self._login_failures = LoginFailures(LOGIN_FAILURE_MEMORY_S)
         #: Logins made by this process (the first one and any after an expired session).
         self.logins = 0
 
@@ -81,13 +81,8 @@ class NitroClient:
             raise self._error(resp, data, "log in as", f"user {self.device.user}")
         sessionid = data.get("sessionid") if isinstance(data, dict) else None
         if not sessionid:
-            raise ApplianceError(
-                device=self.device.host,
-                obj=f"user {self.device.user}",
-                operation="log in as",
-                status=resp.status_code,
-                code=None,
-                message="the login reply carried no sessionid",
+            raise login_reply_without(
+                "sessionid", device=self.device.host, user=self.device.user, status=resp.status_code
             )
         self._sessionid = str(sessionid)
         self.logins += 1
@@ -96,16 +91,7 @@ class NitroClient:
         with self._lock:
             if self._sessionid is not None:
                 return
-            # Resources run concurrently: once a login has failed, the others waiting on it get the
-            # same answer for a while instead of each trying again (and risking an account lockout).
-            if self._login_failure and time.monotonic() - self._login_failure[0] < LOGIN_FAILURE_MEMORY_S:
-                raise self._login_failure[1]
-            try:
-                self._login()
-            except ApplianceError as exc:
-                self._login_failure = (time.monotonic(), exc)
-                raise
-            self._login_failure = None
+            self._login_failures.login(self._login)
 
     def _relogin(self, stale: str | None) -> None:
         with self._lock:

@@ -34,27 +34,40 @@ Ownership (DESIGN.md): server, servicegroup and lbvserver carry this stack's mar
 
 from __future__ import annotations
 
-import ipaddress
+import base64
 from typing import Any, ClassVar
 
-from pulumi.dynamic import CreateResult, UpdateResult
-
 from providers.citrix.client import ALREADY_EXISTS, NitroClient, args_query, client_for
+from providers.citrix.nitro import MARKED, NOT_OURS, comment, first, named, owner_text, same
+from providers.common.certificates import FingerprintNamedCertificate, different_certificate, held_sha256
 from providers.common.device import Device
-from providers.common.errors import OwnershipError
-from providers.common.resource import ApplianceObjectProvider, plain
+from providers.common.errors import DeviceStateError, OwnershipError
+from providers.common.fields import (
+    Field,
+    FieldMap,
+    Seconds,
+    canonical_address,
+    number,
+    truthy_text,
+    upper,
+    upper_or,
+)
+from providers.common.resource import ApplianceObjectProvider
 from providers.common.save import DeviceSaveProvider
 
-NOT_OURS = "not ours"
+GONE = frozenset({258})  # NITRO's "no such resource": already deleted or unbound
 
 
 class NitroObjectProvider(ApplianceObjectProvider):
-    """A NITRO object addressed by ``/config/<resource>/<name>``."""
+    """A NITRO object addressed by ``/config/<resource>/<name>``, read and written through its name
+    map (``fields``); adds send the whole map, updates the changed keys plus ``always_sent``."""
 
     saves_after_delete = True
     resource: ClassVar[str] = ""
     #: The NITRO attribute holding the object's name (``servicegroupname`` for service groups).
     name_attr: ClassVar[str] = "name"
+    #: Input keys an update body always carries besides the changed ones (the name; a monitor's type).
+    always_sent: ClassVar[tuple[str, ...]] = ("name",)
 
     def client(self, device: Device) -> NitroClient:
         return client_for(device, self._secrets)
@@ -62,25 +75,21 @@ class NitroObjectProvider(ApplianceObjectProvider):
     def object_id(self, props: dict[str, Any]) -> str:
         return str(props["name"])
 
-    def label(self, props: dict[str, Any]) -> str:
-        return f"{self.object_type} {self.object_id(props)}"
-
     def entry(self, client: NitroClient, props: dict[str, Any]) -> dict[str, Any] | None:
-        found = client.get(self.resource, props["name"], what=self.label(props))
-        return _first(found)
+        return first(client.get(self.resource, props["name"], what=self.label(props)))
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         obj = self.entry(client, props)
         return None if obj is None else self.from_device(client, props, obj)
 
     def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        return self.fields.read(obj, props)
 
     def body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        raise NotImplementedError
+        return self.fields.body(props, keys)
 
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        body = {self.name_attr: props["name"], **self.body(props, {*self.property_keys, "owner"})}
+        body = self.fields.body(props)
         client.call(
             "POST", self.resource, body={self.resource: body}, what=self.label(props), operation="add"
         )
@@ -88,7 +97,7 @@ class NitroObjectProvider(ApplianceObjectProvider):
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
     ) -> None:
-        body = {self.name_attr: props["name"], **self.body(props, set(changed))}
+        body = self.fields.body(props, {*self.always_sent, *changed})
         client.call(
             "PUT",
             self.resource,
@@ -100,12 +109,7 @@ class NitroObjectProvider(ApplianceObjectProvider):
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         client.call(
-            "DELETE",
-            self.resource,
-            props["name"],
-            what=self.label(props),
-            operation="delete",
-            ok_codes=frozenset({258}),
+            "DELETE", self.resource, props["name"], what=self.label(props), operation="delete", ok_codes=GONE
         )
 
 
@@ -125,21 +129,7 @@ class ServerProvider(NitroObjectProvider):
     object_type = "server"
     resource = "server"
     property_keys = ("address",)
-
-    def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "name": obj.get("name", props["name"]),
-            "address": _address(obj.get("ipaddress")),
-            "owner": _comment(obj),
-        }
-
-    def body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if "address" in keys:
-            body["ipaddress"] = props["address"]
-        if "owner" in keys:
-            body["comment"] = props["owner"]
-        return body
+    fields = named() + FieldMap(Field("address", "ipaddress", from_device=canonical_address)) + MARKED
 
 
 class ServiceGroupProvider(NitroObjectProvider):
@@ -150,32 +140,14 @@ class ServiceGroupProvider(NitroObjectProvider):
     name_attr = "servicegroupname"
     identity_keys = ("name", "service_type")
     property_keys = ("usip",)
-
-    def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "name": obj.get("servicegroupname", props["name"]),
-            "service_type": _upper(obj.get("servicetype")),
-            "usip": _upper(obj.get("usip")) or "NO",
-            "owner": _comment(obj),
-        }
-
-    def body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if "usip" in keys:
-            body["usip"] = props["usip"]
-        if "owner" in keys:
-            body["comment"] = props["owner"]
-        return body
-
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        body = {
-            "servicegroupname": props["name"],
-            "servicetype": props["service_type"],
-            **self.body(props, {*self.property_keys, "owner"}),
-        }
-        client.call(
-            "POST", self.resource, body={self.resource: body}, what=self.label(props), operation="add"
+    fields = (
+        named("servicegroupname")
+        + FieldMap(
+            Field("service_type", "servicetype", from_device=upper),
+            Field("usip", "usip", from_device=upper_or("NO")),
         )
+        + MARKED
+    )
 
 
 class LbVserverProvider(NitroObjectProvider):
@@ -189,37 +161,16 @@ class LbVserverProvider(NitroObjectProvider):
     resource = "lbvserver"
     identity_keys = ("name", "service_type", "port")
     property_keys: ClassVar[tuple[str, ...]] = ("address", "lb_method")
-
-    def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "name": obj.get("name", props["name"]),
-            "service_type": _upper(obj.get("servicetype")),
-            "port": _int(obj.get("port")),
-            "address": _address(obj.get("ipv46")),
-            "lb_method": _upper(obj.get("lbmethod")) or "LEASTCONNECTION",
-            "owner": _comment(obj),
-        }
-
-    def body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if "address" in keys:
-            body["ipv46"] = props["address"]
-        if "lb_method" in keys:
-            body["lbmethod"] = props["lb_method"]
-        if "owner" in keys:
-            body["comment"] = props["owner"]
-        return body
-
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        body = {
-            "name": props["name"],
-            "servicetype": props["service_type"],
-            "port": props["port"],
-            **self.body(props, {*self.property_keys, "owner"}),
-        }
-        client.call(
-            "POST", self.resource, body={self.resource: body}, what=self.label(props), operation="add"
+    fields = (
+        named()
+        + FieldMap(
+            Field("service_type", "servicetype", from_device=upper),
+            Field("port", "port", from_device=number),
+            Field("address", "ipv46", from_device=canonical_address),
+            Field("lb_method", "lbmethod", from_device=upper_or("LEASTCONNECTION")),
         )
+        + MARKED
+    )
 
 
 class PersistentLbVserverProvider(LbVserverProvider):
@@ -230,26 +181,11 @@ class PersistentLbVserverProvider(LbVserverProvider):
     """
 
     property_keys = (*LbVserverProvider.property_keys, "persistence_type", "persistence_backup", "timeout")
-
-    def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        out = super().from_device(client, props, obj)
-        out.update(
-            persistence_type=_upper(obj.get("persistencetype")) or "NONE",
-            persistence_backup=_upper(obj.get("persistencebackup")) or "NONE",
-            timeout=_int(obj.get("timeout")),
-        )
-        return out
-
-    def body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        body = super().body(props, keys)
-        if "persistence_type" in keys:
-            body["persistencetype"] = props["persistence_type"]
-        if "persistence_backup" in keys:
-            body["persistencebackup"] = props["persistence_backup"]
-        if "timeout" in keys:
-            body["timeout"] = props["timeout"]
-            body["backuppersistencetimeout"] = props["timeout"]
-        return body
+    fields = LbVserverProvider.fields + FieldMap(
+        Field("persistence_type", "persistencetype", from_device=upper_or("NONE")),
+        Field("persistence_backup", "persistencebackup", from_device=upper_or("NONE")),
+        Field("timeout", "timeout", from_device=number, also=("backuppersistencetimeout",)),
+    )
 
 
 # -- objects without a comment field --------------------------------------------------------------
@@ -262,31 +198,22 @@ class LbGroupProvider(NitroObjectProvider):
     object_type = "lbgroup"
     resource = "lbgroup"
     property_keys = ("persistence_type", "timeout")
+    fields = named() + FieldMap(
+        Field("persistence_type", "persistencetype", from_device=upper_or("NONE")),
+        Field("timeout", "timeout", from_device=number),
+    )
 
     def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         members = client.get("lbgroup_lbvserver_binding", props["name"], what=self.label(props)) or []
         owner = props["owner"]
         for member in members:
-            vserver = _first(
+            vserver = first(
                 client.get("lbvserver", str(member.get("vservername")), what=f"lbvserver {member}")
             )
-            if vserver is not None and _comment(vserver) != props["owner"]:
-                owner = f"holding lbvserver {member.get('vservername')} ({_owner_text(_comment(vserver))})"
+            if vserver is not None and comment(vserver) != props["owner"]:
+                owner = f"holding lbvserver {member.get('vservername')} ({owner_text(comment(vserver))})"
                 break
-        return {
-            "name": obj.get("name", props["name"]),
-            "persistence_type": _upper(obj.get("persistencetype")) or "NONE",
-            "timeout": _int(obj.get("timeout")),
-            "owner": owner,
-        }
-
-    def body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if "persistence_type" in keys:
-            body["persistencetype"] = props["persistence_type"]
-        if "timeout" in keys:
-            body["timeout"] = props["timeout"]
-        return body
+        return {**super().from_device(client, props, obj), "owner": owner}
 
 
 class PingMonitorProvider(NitroObjectProvider):
@@ -294,7 +221,8 @@ class PingMonitorProvider(NitroObjectProvider):
 
     Times are in seconds in the inputs; they are always sent with unit SEC and read back in seconds
     whatever unit the appliance reports them in (60 SEC reads back as 1 MIN). Owned unless bound to a
-    servicegroup that does not carry our marker (see the module docstring).
+    servicegroup that does not carry our marker (see the module docstring). A monitor is identified by
+    its name and type: an update must name the type as well (reference/citrix.md, lbmonitor).
     """
 
     object_type = "lbmonitor"
@@ -302,50 +230,31 @@ class PingMonitorProvider(NitroObjectProvider):
     name_attr = "monitorname"
     identity_keys = ("name", "monitor_type")
     property_keys: ClassVar[tuple[str, ...]] = ("interval", "response_timeout", "retries", "downtime")
+    always_sent = ("name", "monitor_type")
+    fields = named("monitorname") + FieldMap(
+        Field("monitor_type", "type", from_device=upper),
+        Seconds("interval", "interval", "units3"),
+        Seconds("response_timeout", "resptimeout", "units4"),
+        Field("retries", "retries", from_device=number),
+        Seconds("downtime", "downtime", "units2"),
+    )
 
     def entry(self, client: NitroClient, props: dict[str, Any]) -> dict[str, Any] | None:
         found = client.get(
             self.resource, props["name"], query=args_query(type=props["monitor_type"]), what=self.label(props)
         )
-        return _first(found)
+        return first(found)
 
     def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         owner = props["owner"]
         bound = client.get("lbmonitor_servicegroup_binding", props["name"], what=self.label(props)) or []
         for binding in bound:
-            group = _first(
-                client.get(
-                    "servicegroup", str(binding.get("servicegroupname")), what=f"servicegroup {binding}"
-                )
-            )
-            if group is not None and _comment(group) != props["owner"]:
-                owner = (
-                    f"bound to servicegroup {binding.get('servicegroupname')} "
-                    f"({_owner_text(_comment(group))})"
-                )
+            name = binding.get("servicegroupname")
+            group = first(client.get("servicegroup", str(name), what=f"servicegroup {binding}"))
+            if group is not None and comment(group) != props["owner"]:
+                owner = f"bound to servicegroup {name} ({owner_text(comment(group))})"
                 break
-        return {
-            "name": obj.get("monitorname", props["name"]),
-            "monitor_type": _upper(obj.get("type")),
-            "interval": _seconds(obj.get("interval"), obj.get("units3")),
-            "response_timeout": _seconds(obj.get("resptimeout"), obj.get("units4")),
-            "retries": _int(obj.get("retries")),
-            "downtime": _seconds(obj.get("downtime"), obj.get("units2")),
-            "owner": owner,
-        }
-
-    def body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        # An update must name the type as well as the monitor (reference/citrix.md, lbmonitor).
-        body: dict[str, Any] = {"type": props["monitor_type"]}
-        if "interval" in keys:
-            body.update(interval=props["interval"], units3="SEC")
-        if "response_timeout" in keys:
-            body.update(resptimeout=props["response_timeout"], units4="SEC")
-        if "retries" in keys:
-            body["retries"] = props["retries"]
-        if "downtime" in keys:
-            body.update(downtime=props["downtime"], units2="SEC")
-        return body
+        return {**super().from_device(client, props, obj), "owner": owner}
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         client.call(
@@ -355,8 +264,13 @@ class PingMonitorProvider(NitroObjectProvider):
             query=args_query(type=props["monitor_type"]),
             what=self.label(props),
             operation="delete",
-            ok_codes=frozenset({258}),
+            ok_codes=GONE,
         )
+
+
+def _codes(value: Any) -> list[str]:
+    codes = value or []
+    return sorted(str(c) for c in (codes if isinstance(codes, list) else [codes]))
 
 
 class HttpMonitorProvider(PingMonitorProvider):
@@ -364,37 +278,30 @@ class HttpMonitorProvider(PingMonitorProvider):
     secure (YES over TLS), interval, response_timeout, retries, downtime}``."""
 
     property_keys = (*PingMonitorProvider.property_keys, "http_request", "response_codes", "secure")
-
-    def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        out = super().from_device(client, props, obj)
-        codes = obj.get("respcode") or []
-        out.update(
-            http_request=obj.get("httprequest", ""),
-            response_codes=sorted(str(c) for c in (codes if isinstance(codes, list) else [codes])),
-            secure=_upper(obj.get("secure")) or "NO",
-        )
-        return out
-
-    def body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        body = super().body(props, keys)
-        if "http_request" in keys:
-            body["httprequest"] = props["http_request"]
-        if "response_codes" in keys:
-            body["respcode"] = list(props["response_codes"])
-        if "secure" in keys:
-            body["secure"] = props["secure"]
-        return body
+    fields = PingMonitorProvider.fields + FieldMap(
+        Field("http_request", "httprequest", default=""),
+        Field("response_codes", "respcode", to_device=list, from_device=_codes),
+        Field("secure", "secure", from_device=upper_or("NO")),
+    )
 
 
-class CertKeyProvider(NitroObjectProvider):
+def _held(systemfile: dict[str, Any] | None) -> str:
+    """The fingerprint of the certificate file the ADC holds ("" when there is none or it is no PEM)."""
+    if systemfile is None:
+        return ""
+    try:
+        return held_sha256(base64.b64decode(str(systemfile.get("filecontent", ""))))
+    except ValueError:
+        return ""
+
+
+class CertKeyProvider(FingerprintNamedCertificate, NitroObjectProvider):
     """The SSTP certificate and key: two files under /nsconfig/ssl and an sslcertkey naming them.
 
-    The PEMs come from secret config (inputs carry only the key names). An ADC refuses the same
-    certificate under a second certkey name (273), so the name is derived from the certificate itself:
-    ``<prefix>_<first 16 hex of its SHA-256>`` (within the 31 characters old builds allow). A new
-    certificate is a new object: created before the old one is deleted, with the vserver binding moved
-    in between (create-before-delete replacement). An sslcertkey has no comment: it is ours when it
-    holds exactly the configured certificate.
+    Named by fingerprint (providers.common.certificates): an ADC refuses the same certificate under a
+    second certkey name (273), so the name is ``<prefix>_<first 16 hex of its SHA-256>`` (within the 31
+    characters old builds allow); a new certificate is a new object, created before the old one is
+    deleted, with the vserver binding moved in between. Ours when it holds exactly this certificate.
     """
 
     object_type = "sslcertkey"
@@ -402,70 +309,34 @@ class CertKeyProvider(NitroObjectProvider):
     identity_keys = ("prefix",)
     property_keys = ()
     carried_keys = ("certificate_secret", "private_key_secret", "sha256", "certkey")
-    delete_before_replace = False
-
-    def _pems(self, props: dict[str, Any]) -> tuple[bytes, bytes]:
-        where = f"SSTP certificate {props['prefix']}"
-        cert = self._secrets.value(props["certificate_secret"], where, "<PEM certificate>").encode()
-        key = self._secrets.value(props["private_key_secret"], where, "<PEM private key>").encode()
-        return cert, key
-
-    def _fingerprint(self, props: dict[str, Any]) -> str:
-        from providers.f5.objects import certificate_sha256
-
-        return certificate_sha256(self._pems(props)[0])
-
-    def _name(self, props: dict[str, Any], fingerprint: str) -> str:
-        return f"{props['prefix']}_{fingerprint[:16]}"
+    name_key = "certkey"
+    SSL_DIR = "args=filelocation:%2Fnsconfig%2Fssl"
 
     def object_id(self, props: dict[str, Any]) -> str:
         return str(props.get("certkey") or props["prefix"])
 
-    def label(self, props: dict[str, Any]) -> str:
-        return f"sslcertkey {self.object_id(props)}"
-
-    def content_replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
-        return ["sha256"] if olds.get("sha256") != self._fingerprint(news) else []
+    def _name(self, props: dict[str, Any]) -> str:
+        return self.device_name(props, self.recorded_fingerprint(props))
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        fingerprint = props.get("sha256") or self._fingerprint(props)
-        name = self._name(props, fingerprint)
-        found = _first(client.get("sslcertkey", name, what=f"sslcertkey {name}"))
+        fingerprint = self.recorded_fingerprint(props)
+        name = self._name(props)
+        found = first(client.get("sslcertkey", name, what=f"sslcertkey {name}"))
         if found is None:
             return None
-        cert = _first(
-            client.get(
-                "systemfile",
-                f"{name}.crt",
-                query="args=filelocation:%2Fnsconfig%2Fssl",
-                what=f"file {name}.crt",
-            )
-        )
-        held = ""
-        if cert is not None:
-            import base64
-
-            from providers.f5.objects import certificate_sha256
-
-            try:
-                held = certificate_sha256(base64.b64decode(str(cert.get("filecontent", ""))))
-            except ValueError:
-                held = ""
+        cert = first(client.get("systemfile", f"{name}.crt", query=self.SSL_DIR, what=f"file {name}.crt"))
+        held = _held(cert)
         return {
             "prefix": props["prefix"],
             "certkey": name,
             "sha256": held,
-            "days_to_expiration": _int(found.get("daystoexpiration")),
-            "owner": props["owner"]
-            if held == fingerprint
-            else f"a different certificate ({held[:16] or 'none'})",
+            "days_to_expiration": number(found.get("daystoexpiration")),
+            "owner": props["owner"] if held == fingerprint else different_certificate(held),
         }
 
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        import base64
-
-        cert_pem, key_pem = self._pems(props)
-        name = self._name(props, self._fingerprint(props))
+        cert_pem, key_pem = self.pems(props)
+        name = self._name(props)
         for suffix, data in ((".key", key_pem), (".crt", cert_pem)):
             body = {
                 "filename": f"{name}{suffix}",
@@ -480,53 +351,26 @@ class CertKeyProvider(NitroObjectProvider):
                 what=f"file {name}{suffix}",
                 operation="upload",
             )
+        certkey = {"certkey": name, "cert": f"{name}.crt", "key": f"{name}.key", "inform": "PEM"}
         client.call(
-            "POST",
-            "sslcertkey",
-            body={
-                "sslcertkey": {"certkey": name, "cert": f"{name}.crt", "key": f"{name}.key", "inform": "PEM"}
-            },
-            what=f"sslcertkey {name}",
-            operation="add",
+            "POST", "sslcertkey", body={"sslcertkey": certkey}, what=f"sslcertkey {name}", operation="add"
         )
 
-    def update_object(
-        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
-    ) -> None:
-        """Nothing to change in place: another certificate is a replacement."""
-
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
-        name = self._name(props, props.get("sha256") or self._fingerprint(props))
+        name = self._name(props)
         client.call(
-            "DELETE",
-            "sslcertkey",
-            name,
-            what=f"sslcertkey {name}",
-            operation="delete",
-            ok_codes=frozenset({258}),
+            "DELETE", "sslcertkey", name, what=f"sslcertkey {name}", operation="delete", ok_codes=GONE
         )
         for suffix in (".crt", ".key"):
             client.call(
                 "DELETE",
                 "systemfile",
                 f"{name}{suffix}",
-                query="args=filelocation:%2Fnsconfig%2Fssl",
+                query=self.SSL_DIR,
                 what=f"file {name}{suffix}",
                 operation="delete",
-                ok_codes=frozenset({258}),
+                ok_codes=GONE,
             )
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        props = dict(plain(props))
-        props["sha256"] = self._fingerprint(props)
-        props["certkey"] = self._name(props, props["sha256"])
-        return super().create(props)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        news = dict(plain(news))
-        news["sha256"] = self._fingerprint(news)
-        news["certkey"] = self._name(news, news["sha256"])
-        return super().update(_id, olds, news)
 
 
 # -- bindings ---------------------------------------------------------------------------------------
@@ -559,23 +403,20 @@ class BindingProvider(ApplianceObjectProvider):
     def object_id(self, props: dict[str, Any]) -> str:
         return ",".join(str(props[k]) for k in self.identity_keys)
 
-    def label(self, props: dict[str, Any]) -> str:
-        return f"{self.object_type} {self.object_id(props)}"
-
     def _marker(self, client: NitroClient, props: dict[str, Any]) -> str | None:
         resource, key = self.owner_resource
-        obj = _first(client.get(resource, props[key], what=f"{resource} {props[key]}"))
-        return None if obj is None else (_comment(obj) or NOT_OURS)
+        obj = first(client.get(resource, props[key], what=f"{resource} {props[key]}"))
+        return None if obj is None else (comment(obj) or NOT_OURS)
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         entries = client.get(self.binding, props[self.parent_key], what=self.label(props))
         if not entries:
             return None
         for entry in entries:
-            if all(_same(entry.get(attr), props[key]) for key, attr in self.match.items()):
+            if all(same(entry.get(attr), props[key]) for key, attr in self.match.items()):
                 marker = self._marker(client, props)
                 out = {key: props[key] for key in self.identity_keys}
-                out["owner"] = props["owner"] if marker == props["owner"] else _owner_text(marker)
+                out["owner"] = props["owner"] if marker == props["owner"] else owner_text(marker)
                 return out
         return None
 
@@ -614,7 +455,7 @@ class BindingProvider(ApplianceObjectProvider):
             query=args_query(**{attr: props[key] for key, attr in self.match.items()}),
             what=self.label(props),
             operation="unbind",
-            ok_codes=frozenset({258}),
+            ok_codes=GONE,
         )
 
 
@@ -710,18 +551,19 @@ class ModeProvider(ApplianceObjectProvider):
             listed = modes.get("mode") or []
             listed = listed.split() if isinstance(listed, str) else listed
             flag = mode.upper() in {str(m).upper() for m in listed}
-        return {"mode": mode, "enabled": _bool(flag), "owner": props["owner"]}
+        return {"mode": mode, "enabled": truthy_text(flag), "owner": props["owner"]}
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        props = plain(props)
+    def prepare(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        if olds is not None:
+            return {**props, "was_enabled": olds.get("was_enabled")}
         current = self.fetch(self.client_for(props), props) or {}
-        return super().create({**props, "was_enabled": bool(current.get("enabled"))})
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return super().update(_id, olds, {**news, "was_enabled": olds.get("was_enabled")})
+        return {**props, "was_enabled": bool(current.get("enabled"))}
 
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        raise RuntimeError("nsmode always exists")  # fetch never answers None
+        # fetch never answers None: nsmode always exists
+        raise DeviceStateError(
+            device=Device.from_props(props).host, obj=self.label(props), problem="is missing from nsmode"
+        )
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
@@ -741,68 +583,3 @@ class ModeProvider(ApplianceObjectProvider):
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         """Never called (see ``delete``)."""
-
-
-# -- normalisation helpers ---------------------------------------------------------------------------
-def _first(found: Any) -> dict[str, Any] | None:
-    if isinstance(found, list):
-        return found[0] if found and isinstance(found[0], dict) else None
-    return found if isinstance(found, dict) else None
-
-
-def _comment(obj: dict[str, Any]) -> str | None:
-    value = obj.get("comment")
-    return str(value) if value else None
-
-
-def _owner_text(marker: str | None) -> str:
-    return "not marked" if marker in (None, NOT_OURS) else f"marked {marker!r}"
-
-
-def _upper(value: Any) -> str | None:
-    return str(value).upper() if value is not None and value != "" else None
-
-
-def _int(value: Any) -> Any:
-    """NITRO numbers arrive as JSON numbers or strings (``"5"``, ``5.0``): compare them as ints."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return int(value) if float(value).is_integer() else value
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return value
-        return int(number) if number.is_integer() else number
-    return value
-
-
-def _seconds(value: Any, unit: Any) -> Any:
-    number = _int(value)
-    if not isinstance(number, int | float) or isinstance(number, bool):
-        return number
-    factor = {"MIN": 60, "SEC": 1, "MSEC": 0.001}.get(str(unit or "SEC").upper(), 1)
-    return _int(number * factor)
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "enabled", "on", "1")
-    return bool(value)
-
-
-def _address(value: Any) -> str | None:
-    if value is None:
-        return None
-    try:
-        return str(ipaddress.ip_address(str(value)))
-    except ValueError:
-        return str(value)
-
-
-def _same(found: Any, wanted: Any) -> bool:
-    """Compare a NITRO attribute with an input: numbers by value, names exactly."""
-    if isinstance(wanted, int | float) and not isinstance(wanted, bool):
-        return _int(found) == _int(wanted)
-    return found is not None and str(found) == str(wanted)

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Generic, Protocol, TypeVar
 
+from providers.common.errors import ApplianceError
+
 
 class Closable(Protocol):
     def close(self) -> None: ...
@@ -46,6 +48,29 @@ class PerProcess(Generic[C]):
             self._items.clear()
         for item in items:
             item.close()
+
+
+class LoginFailures:
+    """The last failed login of a client, remembered for ``memory_s``.
+
+    Resources run concurrently: once a login has failed, the others waiting for it get the same answer
+    for a while instead of each trying again (and risking an account lockout). Callers hold their
+    client's lock around ``login``.
+    """
+
+    def __init__(self, memory_s: float = 60.0) -> None:
+        self.memory_s = memory_s
+        self._last: tuple[float, ApplianceError] | None = None
+
+    def login(self, do_login: Callable[[], None]) -> None:
+        if self._last and time.monotonic() - self._last[0] < self.memory_s:
+            raise self._last[1]
+        try:
+            do_login()
+        except ApplianceError as exc:
+            self._last = (time.monotonic(), exc)
+            raise
+        self._last = None
 
 
 class CoalescedSaves:

@@ -45,6 +45,18 @@ class ApplianceError(ProviderError):
         super().__init__(f"{device}: {operation} {obj} failed: {status_text}{code_text}: {message}")
 
 
+def login_reply_without(credential: str, *, device: str, user: str, status: int) -> ApplianceError:
+    """A login that the appliance answered with success but without the session credential."""
+    return ApplianceError(
+        device=device,
+        obj=f"user {user}",
+        operation="log in as",
+        status=status,
+        code=None,
+        message=f"the login reply carried no {credential}",
+    )
+
+
 class OwnershipError(ProviderError):
     """The object exists on the appliance but belongs to someone else (another stack or a person)."""
 
@@ -60,6 +72,15 @@ class OwnershipError(ProviderError):
 
 class ConfigurationError(ProviderError):
     """The provider is missing something it needs from stack config (for example a secret)."""
+
+
+class DeviceStateError(ProviderError):
+    """The appliance is not in the state a step needs: an object missing right after it was written, or
+    one that must exist first (another object's target). The message names the device and the object."""
+
+    def __init__(self, *, device: str, obj: str, problem: str) -> None:
+        self.device, self.obj, self.problem = device, obj, problem
+        super().__init__(f"{device}: {obj} {problem}")
 
 
 def connection_reason(exc: BaseException) -> str:

@@ -2,7 +2,9 @@
 
 A subclass describes one object type of one vendor: which input keys identify it (a change replaces
 the object, delete-before-replace, because appliance names are unique), which keys are its managed
-properties, and four hooks that talk to the appliance through a vendor client:
+properties, its name map (``fields``: providers.common.fields, device attributes ↔ input keys, used both
+ways), and four hooks that talk to the appliance through a vendor client; the vendor bases implement
+the hooks from the name map, and a type with special behaviour overrides them for that part only:
 
     fetch(client, props)          -> the object's properties in the shape of the inputs, or None
     create_object(client, props)
@@ -10,10 +12,10 @@ properties, and four hooks that talk to the appliance through a vendor client:
     delete_object(client, props)
 
 The base keeps Pulumi's contract: ``diff`` compares inputs with the last known outputs (which are what
-the appliance had), ``create`` adopts only an object that carries this stack's ownership marker,
-``update`` writes only what differs from what the appliance has now (so a second ``up`` writes nothing),
-``read`` returns the appliance's view for ``refresh``, ``delete`` refuses objects owned by others and
-treats an already-missing object as deleted.
+the appliance had); ``create`` and ``update`` are one path (``apply``): read, adopt only an object that
+carries this stack's ownership marker, write only what differs from what the appliance has now (so a
+second ``up`` writes nothing), read back, stamp the revision. ``read`` returns the appliance's view for
+``refresh``; ``delete`` refuses objects owned by others and treats an already-missing object as deleted.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from pulumi.output import Unknown
 
 from providers.common.clients import SAVES_AFTER_DELETE
 from providers.common.device import ConfiguredProvider, Device
-from providers.common.errors import OwnershipError
+from providers.common.errors import DeviceStateError, OwnershipError
+from providers.common.fields import FieldMap
 
 PROVIDER_KEY = "__provider"
 CONNECTION_KEYS = ("device", "owner")
@@ -83,6 +86,10 @@ class ApplianceObjectProvider(ConfiguredProvider):
     #: run, so no later resource can save after them; the saves are coalesced per device.
     saves_after_delete: ClassVar[bool] = False
 
+    #: The plain attributes of the object type, device ↔ inputs (providers.common.fields); vendor bases
+    #: build their ``fetch`` and create/update bodies from it.
+    fields: ClassVar[FieldMap] = FieldMap()
+
     # -- Pulumi plumbing ---------------------------------------------------------------------------
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         checked = {k: (v if k == PROVIDER_KEY else plain(v)) for k, v in news.items()}
@@ -109,21 +116,8 @@ class ApplianceObjectProvider(ConfiguredProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        props = plain(props)
-        device = Device.from_props(props)
-        client = self.client_for(props)
-        current = self.fetch(client, props)
-        wrote = True
-        if current is None:
-            self.create_object(client, props)
-        else:
-            self._require_owner(device, props, current, "adopt")
-            changed = self._changed(props, current)
-            wrote = bool(changed)
-            if changed:
-                self.update_object(client, props, changed, current)
-        outs = self._outs(props, self._fetch_required(client, props))
-        self._stamp(outs, wrote, "adopted")
+        props = self.prepare(plain(props), None)
+        outs = self.apply(props, None)
         return CreateResult(self.object_id(props), outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -137,25 +131,36 @@ class ApplianceObjectProvider(ConfiguredProvider):
         return ReadResult(id_, outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        news = plain(news)
-        device = Device.from_props(news)
-        client = self.client_for(news)
-        current = self.fetch(client, news)
+        olds = plain(olds)
+        return UpdateResult(self.apply(self.prepare(plain(news), olds), olds))
+
+    def apply(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """The one create-or-update path: read, check ownership, write what differs, read back, stamp.
+
+        ``olds`` is None for a create (an existing object is adopted when it carries our marker) and the
+        last outputs for an update. The revision moves when something was written, and on an update also
+        when nothing had to be written but the device is not what the state last recorded: a write of an
+        earlier run whose answer was lost, or the same change made by hand. Either may be unsaved, so
+        what acts on writes (the configuration save) must act on it.
+        """
+        device = Device.from_props(props)
+        client = self.client_for(props)
+        current = self.fetch(client, props)
         wrote = True
         if current is None:
-            self.create_object(client, news)
+            self.create_object(client, props)
         else:
-            self._require_owner(device, news, current, "update")
-            changed = self._changed(news, current)
-            # Nothing to write, but the device is not what the state last recorded: a write of an earlier
-            # run whose answer was lost, or the same change made by hand. Either may be unsaved, so the
-            # revision moves and what acts on writes (the configuration save) acts on it.
-            wrote = bool(changed) or bool(self._changed(plain(olds), current))
+            self._require_owner(device, props, current, "adopt" if olds is None else "update")
+            changed = self._changed(props, current)
+            wrote = bool(changed) or (olds is not None and bool(self._changed(olds, current)))
             if changed:
-                self.update_object(client, news, changed, current)
-        outs = self._outs(news, self._fetch_required(client, news))
-        self._stamp(outs, wrote, olds.get(self.revision_key) if self.revision_key else None)
-        return UpdateResult(outs)
+                self.update_object(client, props, changed, current)
+        outs = self._outs(props, self._fetch_required(client, props))
+        if olds is None:
+            self._stamp(outs, wrote, "adopted")
+        else:
+            self._stamp(outs, wrote, olds.get(self.revision_key) if self.revision_key else None)
+        return outs
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         props = plain(props)
@@ -187,8 +192,10 @@ class ApplianceObjectProvider(ConfiguredProvider):
     def _fetch_required(self, client: Any, props: dict[str, Any]) -> dict[str, Any]:
         current = self.fetch(client, props)
         if current is None:
-            raise RuntimeError(
-                f"{Device.from_props(props).host}: {self.label(props)} is missing right after it was written"
+            raise DeviceStateError(
+                device=Device.from_props(props).host,
+                obj=self.label(props),
+                problem="is missing right after it was written",
             )
         return current
 
@@ -203,6 +210,11 @@ class ApplianceObjectProvider(ConfiguredProvider):
             )
 
     # -- vendor hooks ------------------------------------------------------------------------------
+    def prepare(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """The inputs as create and update use them, with what the provider derives itself added (a
+        certificate's fingerprint and device name); ``olds`` is None on create."""
+        return props
+
     def client_for(self, props: dict[str, Any]) -> Any:
         """The vendor client for these inputs (by default: by the device they name)."""
         return self.client(Device.from_props(props))

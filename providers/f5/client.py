@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 import requests
 
-from providers.common.clients import PerProcess
+from providers.common.clients import LoginFailures, PerProcess
 from providers.common.device import Device, SecretConfig
-from providers.common.errors import ApplianceError, connection_reason
+from providers.common.errors import ApplianceError, connection_reason, login_reply_without
 from providers.common.http import make_session, transport_error
 
 F5_CODE = re.compile(r"^\s*([0-9a-fA-F]{8}:\d+):\s*(.*)$", re.S)
@@ -51,7 +51,7 @@ class F5Client:
         self._token: str | None = None
         self._token_expires = 0.0
         self._lock = threading.Lock()
-        self._login_failure: tuple[float, ApplianceError] | None = None
+        self._login_failures = LoginFailures(LOGIN_FAILURE_MEMORY_S)
 
     # -- authentication ------------------------------------------------------------------------
     def _login(self) -> None:
@@ -62,13 +62,8 @@ class F5Client:
         token = resp.json().get("token") or {}
         self._token = token.get("token")
         if not self._token:
-            raise ApplianceError(
-                device=self.device.host,
-                obj=f"user {self.device.user}",
-                operation="log in as",
-                status=resp.status_code,
-                code=None,
-                message="the login reply carried no token",
+            raise login_reply_without(
+                "token", device=self.device.host, user=self.device.user, status=resp.status_code
             )
         lifetime = float(token.get("timeout") or 1200)
         self._token_expires = time.monotonic() + lifetime
@@ -76,16 +71,7 @@ class F5Client:
     def _ensure_token(self) -> None:
         with self._lock:
             if self._token is None or time.monotonic() > self._token_expires - RENEW_MARGIN_S:
-                # Resources run concurrently: once a login has failed, the others waiting for it get the
-                # same answer for a while instead of each retrying (and risking an account lockout).
-                if self._login_failure and time.monotonic() - self._login_failure[0] < LOGIN_FAILURE_MEMORY_S:
-                    raise self._login_failure[1]
-                try:
-                    self._login()
-                except ApplianceError as exc:
-                    self._login_failure = (time.monotonic(), exc)
-                    raise
-                self._login_failure = None
+                self._login_failures.login(self._login)
 
     def close(self) -> None:
         """Delete the token, so it does not count against BIG-IP's 100-token cap after the run.

@@ -1,21 +1,40 @@
-"""One dynamic provider per BIG-IP LTM object type (node, pool, source-address persistence, virtual).
+"""One dynamic provider per BIG-IP LTM object type (node, pool, persistence, monitor, profile, virtual).
 
-Each maps the project's input shape (snake_case keys, plain values) to iControl REST bodies and back,
-normalising what BIG-IP echoes differently from what was sent (reference/f5.md, fidelity traps 7-8):
-trailing spaces in monitor expressions, string timeouts, /Partition/ prefixes and route-domain suffixes
-in destinations, persistence lists with tmDefault, profiles in a subcollection.
+Each declares its iControl REST name map (providers.common.fields), which is used both ways: it reads
+the device's JSON into the project's input shape (snake_case keys, plain values) and writes the create
+and update bodies. The map's conversions normalise what BIG-IP echoes differently from what was sent
+(reference/f5.md, fidelity traps 7-8): trailing spaces in monitor expressions, string timeouts,
+/Partition/ prefixes and route-domain suffixes in destinations, persistence lists with tmDefault;
+profiles and pool members live in subcollections, read and written by the classes' own hooks.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any, ClassVar
 
+from providers.common.certificates import FingerprintNamedCertificate
+from providers.common.certificates import certificate_sha256 as certificate_sha256  # its old path
 from providers.common.device import Device
-from providers.common.resource import ApplianceObjectProvider, plain
+from providers.common.fields import (
+    FROM_INPUTS,
+    Field,
+    FieldMap,
+    Joint,
+    Props,
+    as_text,
+    digits_to_int,
+    enabled_flag,
+    is_enabled,
+    or_default,
+    strip_route_domain,
+)
+from providers.common.resource import ApplianceObjectProvider
 from providers.common.save import DeviceSaveProvider
 from providers.f5.client import F5Client, client_for, full_path, object_path
+
+NAMED = FieldMap(Field("name", "name"), Field("partition", "partition", default=FROM_INPUTS))
+OWNED = FieldMap(Field("owner", "description"))
 
 
 class F5ObjectProvider(ApplianceObjectProvider):
@@ -32,20 +51,30 @@ class F5ObjectProvider(ApplianceObjectProvider):
     def path(self, props: dict[str, Any]) -> str:
         return object_path(self.collection, props["partition"], props["name"])
 
-    def label(self, props: dict[str, Any]) -> str:
-        return f"{self.object_type} {self.object_id(props)}"
-
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         obj = client.get(self.path(props), what=self.label(props))
         if obj is None:
             return None
         return self.from_device(client, props, obj)
 
+    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+        return self.fields.read(obj, props)
+
+    def create_body(self, props: dict[str, Any]) -> dict[str, Any]:
+        return self.fields.body(props)
+
+    def create_object(self, client: Any, props: dict[str, Any]) -> None:
+        client.call("POST", f"/mgmt/tm/{self.collection}", self.create_body(props), what=self.label(props))
+
+    def update_object(
+        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
+    ) -> None:
+        body = self.fields.body(props, changed)
+        if body:
+            client.call("PATCH", self.path(props), body, what=self.label(props))
+
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         client.call("DELETE", self.path(props), what=self.label(props), ok_missing=True)
-
-    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
 
 
 class ConfigSaveProvider(DeviceSaveProvider):
@@ -62,28 +91,12 @@ class NodeProvider(F5ObjectProvider):
     collection = "ltm/node"
     identity_keys = ("name", "partition", "address")
     property_keys = ()
+    fields = NAMED + FieldMap(Field("address", "address", from_device=strip_route_domain, default="")) + OWNED
 
-    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "name": obj.get("name"),
-            "partition": obj.get("partition", props["partition"]),
-            "address": _strip_route_domain(str(obj.get("address", ""))),
-            "owner": obj.get("description"),
-        }
 
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        body = {
-            "name": props["name"],
-            "partition": props["partition"],
-            "address": props["address"],
-            "description": props["owner"],
-        }
-        client.call("POST", "/mgmt/tm/ltm/node", body, what=self.label(props))
-
-    def update_object(
-        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
-    ) -> None:
-        client.call("PATCH", self.path(props), {"description": props["owner"]}, what=self.label(props))
+def _monitor(value: Any) -> str:
+    """BIG-IP echoes monitor expressions with a trailing space; absent means none."""
+    return " ".join(str(value).split()) if value else ""
 
 
 class PoolProvider(F5ObjectProvider):
@@ -94,98 +107,71 @@ class PoolProvider(F5ObjectProvider):
     parent_keys = ("parents",)
     collection = "ltm/pool"
     property_keys = ("load_balancing_mode", "monitor", "members")
+    fields = (
+        NAMED
+        + FieldMap(
+            Field("load_balancing_mode", "loadBalancingMode", default="round-robin"),
+            Field("monitor", "monitor", from_device=_monitor),
+        )
+        + OWNED
+    )
+
+    def _members_path(self, props: Props) -> str:
+        return self.path(dict(props)) + "/members"
 
     def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        members = client.get(self.path(props) + "/members", what=f"members of {self.label(props)}") or {}
-        return {
-            "name": obj.get("name"),
-            "partition": obj.get("partition", props["partition"]),
-            "load_balancing_mode": obj.get("loadBalancingMode", "round-robin"),
-            "monitor": _monitor(obj.get("monitor")),
-            "members": sorted(str(m.get("name")) for m in members.get("items", [])),
-            "owner": obj.get("description"),
-        }
+        members = client.get(self._members_path(props), what=f"members of {self.label(props)}") or {}
+        out = super().from_device(client, props, obj)
+        out["members"] = sorted(str(m.get("name")) for m in members.get("items", []))
+        return out
 
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        body = {
-            "name": props["name"],
-            "partition": props["partition"],
-            "loadBalancingMode": props["load_balancing_mode"],
-            "monitor": props["monitor"],
-            "description": props["owner"],
-            "members": [{"name": m, "partition": props["partition"]} for m in props["members"]],
-        }
-        client.call("POST", "/mgmt/tm/ltm/pool", body, what=self.label(props))
+    def create_body(self, props: dict[str, Any]) -> dict[str, Any]:
+        members = [{"name": m, "partition": props["partition"]} for m in props["members"]]
+        return {**super().create_body(props), "members": members}
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
     ) -> None:
-        patch: dict[str, Any] = {}
-        if "load_balancing_mode" in changed:
-            patch["loadBalancingMode"] = props["load_balancing_mode"]
-        if "monitor" in changed:
-            patch["monitor"] = props["monitor"]
-        if "owner" in changed:
-            patch["description"] = props["owner"]
-        if patch:
-            client.call("PATCH", self.path(props), patch, what=self.label(props))
-        if "members" in changed:
-            have, want = set(current.get("members") or []), set(props["members"])
-            for member in sorted(want - have):
-                client.call(
-                    "POST",
-                    self.path(props) + "/members",
-                    {"name": member, "partition": props["partition"]},
-                    what=f"member {member} of {self.label(props)}",
-                )
-            for member in sorted(have - want):
-                client.call(
-                    "DELETE",
-                    self.path(props)
-                    + "/members/"
-                    + object_path("", props["partition"], member).rsplit("/", 1)[1],
-                    what=f"member {member} of {self.label(props)}",
-                    ok_missing=True,
-                )
+        super().update_object(client, props, changed, current)
+        if "members" not in changed:
+            return
+        have, want = set(current.get("members") or []), set(props["members"])
+        for member in sorted(want - have):
+            client.call(
+                "POST",
+                self._members_path(props),
+                {"name": member, "partition": props["partition"]},
+                what=f"member {member} of {self.label(props)}",
+            )
+        for member in sorted(have - want):
+            client.call(
+                "DELETE",
+                self._members_path(props)
+                + "/"
+                + object_path("", props["partition"], member).rsplit("/", 1)[1],
+                what=f"member {member} of {self.label(props)}",
+                ok_missing=True,
+            )
 
 
 class PersistenceProvider(F5ObjectProvider):
     """A persistence profile (source-addr or ssl): timeout, match across services, parent profile."""
 
     property_keys = ("timeout", "match_across_services", "defaults_from")
-
-    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        timeout: Any = obj.get("timeout", "180")
-        return {
-            "name": obj.get("name"),
-            "partition": obj.get("partition", props["partition"]),
-            "timeout": int(timeout) if str(timeout).isdigit() else timeout,
-            "match_across_services": obj.get("matchAcrossServices") == "enabled",
-            "defaults_from": obj.get("defaultsFrom"),
-            "owner": obj.get("description"),
-        }
-
-    def _body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if "timeout" in keys:
-            body["timeout"] = str(props["timeout"])
-        if "match_across_services" in keys:
-            body["matchAcrossServices"] = "enabled" if props["match_across_services"] else "disabled"
-        if "defaults_from" in keys:
-            body["defaultsFrom"] = props["defaults_from"]
-        if "owner" in keys:
-            body["description"] = props["owner"]
-        return body
-
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        body = {"name": props["name"], "partition": props["partition"]}
-        body.update(self._body(props, {*self.property_keys, "owner"}))
-        client.call("POST", f"/mgmt/tm/{self.collection}", body, what=self.label(props))
-
-    def update_object(
-        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
-    ) -> None:
-        client.call("PATCH", self.path(props), self._body(props, set(changed)), what=self.label(props))
+    fields = (
+        NAMED
+        + FieldMap(
+            Field("timeout", "timeout", to_device=as_text, from_device=digits_to_int, default="180"),
+            Field(
+                "match_across_services",
+                "matchAcrossServices",
+                to_device=enabled_flag,
+                from_device=is_enabled,
+            ),
+            Field("defaults_from", "defaultsFrom"),
+        )
+        + OWNED
+    )
 
 
 class SourceAddressPersistenceProvider(PersistenceProvider):
@@ -196,6 +182,48 @@ class SourceAddressPersistenceProvider(PersistenceProvider):
 class SslPersistenceProvider(PersistenceProvider):
     object_type = "ltm persistence ssl"
     collection = "ltm/persistence/ssl"
+
+
+# -- virtual server name map --------------------------------------------------------------------------
+def _parse_destination(destination: str) -> tuple[str, int]:
+    """``/Common/203.0.113.10%2:500`` -> (``203.0.113.10``, 500); IPv6 uses ``.`` before the port."""
+    tail = strip_route_domain(destination.rsplit("/", 1)[-1])
+    sep = "." if tail.count(":") > 1 else ":"
+    address, _, port = tail.rpartition(sep)
+    try:
+        address = str(ipaddress.ip_address(address))
+    except ValueError:
+        pass
+    return address, int(port) if port.isdigit() else 0
+
+
+def _format_destination(partition: str, address: str, port: int) -> str:
+    sep = "." if ":" in address else ":"
+    return f"/{partition}/{address}{sep}{port}"
+
+
+def _destination_to_device(props: Props) -> dict[str, Any]:
+    address = props["destination_address"]
+    return {
+        "destination": _format_destination(props["partition"], address, props["port"]),
+        "mask": "255.255.255.255" if ":" not in address else "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    }
+
+
+def _destination_from_device(obj: Props, _props: Props) -> dict[str, Any]:
+    address, port = _parse_destination(str(obj.get("destination", "")))
+    return {"destination_address": address, "port": port}
+
+
+def _default_persistence(value: Any) -> str:
+    """The persistence list's default entry (``tmDefault``, else the first) as a full path."""
+    persist = [p for p in value or [] if isinstance(p, dict)]
+    default = next((p for p in persist if p.get("tmDefault") == "yes"), persist[0] if persist else None)
+    return full_path(str(default.get("partition", "Common")), str(default["name"])) if default else ""
+
+
+def _persistence_list(value: Any) -> list[dict[str, str]]:
+    return [{"name": value, "tmDefault": "yes"}] if value else []
 
 
 class VirtualServerProvider(F5ObjectProvider):
@@ -214,107 +242,44 @@ class VirtualServerProvider(F5ObjectProvider):
         "persistence",
         "fallback_persistence",
     )
+    fields = (
+        NAMED
+        + FieldMap(
+            Joint(("destination_address", "port"), _destination_to_device, _destination_from_device),
+            Field("ip_protocol", "ipProtocol", default="tcp"),
+            Field("pool", "pool", default=""),
+            # written here; read from the profiles subcollection (from_device)
+            Field(
+                "profiles",
+                "profiles",
+                to_device=lambda ps: [{"name": p["name"], "context": p["context"]} for p in ps],
+            ),
+            Field(
+                "source_address_translation",
+                "sourceAddressTranslation",
+                to_device=lambda kind: {"type": kind},
+                from_device=lambda snat: (snat or {}).get("type", "none"),
+            ),
+            Field("persistence", "persist", to_device=_persistence_list, from_device=_default_persistence),
+            Field("fallback_persistence", "fallbackPersistence", to_device=or_default(""), default=""),
+        )
+        + OWNED
+    )
 
     def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        address, port = _parse_destination(str(obj.get("destination", "")))
         profiles = client.get(self.path(props) + "/profiles", what=f"profiles of {self.label(props)}") or {}
-        persist = [p for p in obj.get("persist") or [] if isinstance(p, dict)]
-        default = next((p for p in persist if p.get("tmDefault") == "yes"), persist[0] if persist else None)
-        snat = obj.get("sourceAddressTranslation") or {}
-        return {
-            "name": obj.get("name"),
-            "partition": obj.get("partition", props["partition"]),
-            "destination_address": address,
-            "port": port,
-            "ip_protocol": obj.get("ipProtocol", "tcp"),
-            "pool": obj.get("pool", ""),
-            "profiles": sorted(
-                (
-                    {
-                        "name": full_path(str(p.get("partition", "Common")), str(p.get("name"))),
-                        "context": p.get("context", "all"),
-                    }
-                    for p in profiles.get("items", [])
-                ),
-                key=lambda p: p["name"],
+        out = super().from_device(client, props, obj)
+        out["profiles"] = sorted(
+            (
+                {
+                    "name": full_path(str(p.get("partition", "Common")), str(p.get("name"))),
+                    "context": p.get("context", "all"),
+                }
+                for p in profiles.get("items", [])
             ),
-            "source_address_translation": snat.get("type", "none"),
-            "persistence": full_path(str(default.get("partition", "Common")), str(default["name"]))
-            if default
-            else "",
-            "fallback_persistence": obj.get("fallbackPersistence", ""),
-            "owner": obj.get("description"),
-        }
-
-    def _body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if keys & {"destination_address", "port"}:
-            body["destination"] = _format_destination(
-                props["partition"], props["destination_address"], props["port"]
-            )
-            body["mask"] = (
-                "255.255.255.255"
-                if ":" not in props["destination_address"]
-                else ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
-            )
-        if "ip_protocol" in keys:
-            body["ipProtocol"] = props["ip_protocol"]
-        if "pool" in keys:
-            body["pool"] = props["pool"]
-        if "profiles" in keys:
-            body["profiles"] = [{"name": p["name"], "context": p["context"]} for p in props["profiles"]]
-        if "source_address_translation" in keys:
-            body["sourceAddressTranslation"] = {"type": props["source_address_translation"]}
-        if "persistence" in keys:
-            body["persist"] = (
-                [{"name": props["persistence"], "tmDefault": "yes"}] if props["persistence"] else []
-            )
-        if "fallback_persistence" in keys:
-            body["fallbackPersistence"] = props.get("fallback_persistence", "")
-        if "owner" in keys:
-            body["description"] = props["owner"]
-        return body
-
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        body = {"name": props["name"], "partition": props["partition"]}
-        body.update(self._body(props, {*self.property_keys, "owner"}))
-        client.call("POST", "/mgmt/tm/ltm/virtual", body, what=self.label(props))
-
-    def update_object(
-        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
-    ) -> None:
-        client.call("PATCH", self.path(props), self._body(props, set(changed)), what=self.label(props))
-
-
-# -- normalisation helpers ---------------------------------------------------------------------------
-_RD = re.compile(r"%\d+")
-
-
-def _strip_route_domain(address: str) -> str:
-    return _RD.sub("", address)
-
-
-def _monitor(value: Any) -> str:
-    """BIG-IP echoes monitor expressions with a trailing space; absent means none."""
-    return " ".join(str(value).split()) if value else ""
-
-
-def _parse_destination(destination: str) -> tuple[str, int]:
-    """``/Common/203.0.113.10%2:500`` -> (``203.0.113.10``, 500); IPv6 uses ``.`` before the port."""
-    tail = destination.rsplit("/", 1)[-1]
-    tail = _RD.sub("", tail)
-    sep = "." if tail.count(":") > 1 else ":"
-    address, _, port = tail.rpartition(sep)
-    try:
-        address = str(ipaddress.ip_address(address))
-    except ValueError:
-        pass
-    return address, int(port) if port.isdigit() else 0
-
-
-def _format_destination(partition: str, address: str, port: int) -> str:
-    sep = "." if ":" in address else ":"
-    return f"/{partition}/{address}{sep}{port}"
+            key=lambda p: p["name"],
+        )
+        return out
 
 
 class HttpMonitorProvider(F5ObjectProvider):
@@ -323,39 +288,17 @@ class HttpMonitorProvider(F5ObjectProvider):
     object_type = "ltm monitor http"
     collection = "ltm/monitor/http"
     property_keys = ("defaults_from", "send", "recv", "interval", "timeout")
-
-    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "name": obj.get("name"),
-            "partition": obj.get("partition", props["partition"]),
-            "defaults_from": obj.get("defaultsFrom"),
-            "send": obj.get("send", ""),
-            "recv": obj.get("recv", ""),
-            "interval": _int(obj.get("interval", 5)),
-            "timeout": _int(obj.get("timeout", 16)),
-            "owner": obj.get("description"),
-        }
-
-    def _body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        names = {
-            "defaults_from": "defaultsFrom",
-            "send": "send",
-            "recv": "recv",
-            "interval": "interval",
-            "timeout": "timeout",
-            "owner": "description",
-        }
-        return {names[k]: props[k] for k in keys if k in names}
-
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        body = {"name": props["name"], "partition": props["partition"]}
-        body.update(self._body(props, {*self.property_keys, "owner"}))
-        client.call("POST", f"/mgmt/tm/{self.collection}", body, what=self.label(props))
-
-    def update_object(
-        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
-    ) -> None:
-        client.call("PATCH", self.path(props), self._body(props, set(changed)), what=self.label(props))
+    fields = (
+        NAMED
+        + FieldMap(
+            Field("defaults_from", "defaultsFrom"),
+            Field("send", "send", default=""),
+            Field("recv", "recv", default=""),
+            Field("interval", "interval", from_device=digits_to_int, default=5),
+            Field("timeout", "timeout", from_device=digits_to_int, default=16),
+        )
+        + OWNED
+    )
 
 
 class HttpsMonitorProvider(HttpMonitorProvider):
@@ -365,91 +308,61 @@ class HttpsMonitorProvider(HttpMonitorProvider):
     collection = "ltm/monitor/https"
 
 
+def _cert_key_to_device(props: Props) -> dict[str, Any]:
+    # One list entry, replaced as a whole: the profile never points at a missing certificate.
+    return {"certKeyChain": [{"name": "default", "cert": props["certificate"], "key": props["key"]}]}
+
+
+def _cert_key_from_device(obj: Props, _props: Props) -> dict[str, Any]:
+    chain = [c for c in obj.get("certKeyChain") or [] if isinstance(c, dict)]
+    first = chain[0] if chain else {}
+    return {
+        "certificate": first.get("cert", obj.get("cert", "")),
+        "key": first.get("key", obj.get("key", "")),
+    }
+
+
 class ClientSslProfileProvider(F5ObjectProvider):
     """A client-ssl profile terminating SSTP's TLS with the uploaded certificate and key."""
 
     object_type = "ltm profile client-ssl"
     collection = "ltm/profile/client-ssl"
     property_keys = ("defaults_from", "certificate", "key")
-
-    def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        chain = [c for c in obj.get("certKeyChain") or [] if isinstance(c, dict)]
-        first = chain[0] if chain else {}
-        return {
-            "name": obj.get("name"),
-            "partition": obj.get("partition", props["partition"]),
-            "defaults_from": obj.get("defaultsFrom"),
-            "certificate": first.get("cert", obj.get("cert", "")),
-            "key": first.get("key", obj.get("key", "")),
-            "owner": obj.get("description"),
-        }
-
-    def _body(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if "defaults_from" in keys:
-            body["defaultsFrom"] = props["defaults_from"]
-        if keys & {"certificate", "key"}:
-            # One list entry, replaced as a whole: the profile never points at a missing certificate.
-            body["certKeyChain"] = [{"name": "default", "cert": props["certificate"], "key": props["key"]}]
-        if "owner" in keys:
-            body["description"] = props["owner"]
-        return body
-
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        body = {"name": props["name"], "partition": props["partition"]}
-        body.update(self._body(props, {*self.property_keys, "owner"}))
-        client.call("POST", f"/mgmt/tm/{self.collection}", body, what=self.label(props))
-
-    def update_object(
-        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
-    ) -> None:
-        client.call("PATCH", self.path(props), self._body(props, set(changed)), what=self.label(props))
+    fields = (
+        NAMED
+        + FieldMap(
+            Field("defaults_from", "defaultsFrom"),
+            Joint(("certificate", "key"), _cert_key_to_device, _cert_key_from_device),
+        )
+        + OWNED
+    )
 
 
-class CertificateProvider(F5ObjectProvider):
+class CertificateProvider(FingerprintNamedCertificate, F5ObjectProvider):
     """The SSTP public certificate and its key, installed as ``<base>_<fp>.crt`` / ``.key``.
 
-    The PEMs come from secret config (inputs carry only the key names). The device names embed the
-    first 16 hex digits of the certificate's SHA-256 fingerprint, so a new certificate is a new pair of
-    objects: the replacement creates before it deletes, the client-ssl profile is switched to the new
-    pair in between, and the virtual server is never without a certificate. Certificate objects have no
-    description field; ownership is established by that name: an existing object of that name is ours
-    only if it holds exactly the configured certificate.
+    Named by fingerprint (providers.common.certificates): a new certificate is a new pair of objects,
+    created before the old pair is deleted, with the client-ssl profile switched to the new pair in
+    between, so the virtual server is never without a certificate. Outputs: ``sha256`` and the device
+    paths ``certificate`` and ``key``.
     """
 
     object_type = "sys crypto cert/key"
     identity_keys = ("base_name", "partition")
     property_keys = ()
     carried_keys = ("certificate_secret", "private_key_secret")
-    delete_before_replace = False
+    stem_key = "base_name"
 
-    # the PEMs from config --------------------------------------------------------------------------
-    def _pems(self, props: dict[str, Any]) -> tuple[bytes, bytes]:
-        where = f"SSTP certificate {props['base_name']}"
-        cert = self._secrets.value(props["certificate_secret"], where, "<PEM certificate>").encode()
-        key = self._secrets.value(props["private_key_secret"], where, "<PEM private key>").encode()
-        return cert, key
-
-    def _fingerprint(self, props: dict[str, Any]) -> str:
-        return certificate_sha256(self._pems(props)[0])
-
-    def _names(self, props: dict[str, Any], fingerprint: str) -> tuple[str, str]:
-        stem = f"{props['base_name']}_{fingerprint[:16]}"
+    def _names(self, props: dict[str, Any]) -> tuple[str, str]:
+        stem = self.device_name(props, self.recorded_fingerprint(props))
         return f"{stem}.crt", f"{stem}.key"
 
-    # identity ----------------------------------------------------------------------------------------
     def object_id(self, props: dict[str, Any]) -> str:
         return full_path(props["partition"], props["base_name"])
 
-    def content_replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
-        if olds.get("sha256") != self._fingerprint(news):
-            return ["sha256"]
-        return []
-
-    # device ------------------------------------------------------------------------------------------
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        fingerprint = props.get("sha256") or self._fingerprint(props)
-        cert_name, key_name = self._names(props, fingerprint)
+        fingerprint = self.recorded_fingerprint(props)
+        cert_name, key_name = self._names(props)
         cert = client.get(
             object_path("sys/crypto/cert", props["partition"], cert_name), what=f"cert {cert_name}"
         )
@@ -466,8 +379,8 @@ class CertificateProvider(F5ObjectProvider):
         }
 
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        cert_pem, key_pem = self._pems(props)
-        cert_name, key_name = self._names(props, certificate_sha256(cert_pem))
+        cert_pem, key_pem = self.pems(props)
+        cert_name, key_name = self._names(props)
         for kind, name, data in (("key", key_name, key_pem), ("cert", cert_name, cert_pem)):
             local = client.upload(name, data)
             client.call(
@@ -477,54 +390,16 @@ class CertificateProvider(F5ObjectProvider):
                 what=f"{kind} {name}",
             )
 
-    def update_object(
-        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
-    ) -> None:
-        """Nothing to change in place: a different certificate is a replacement."""
-
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
-        fingerprint = props.get("sha256") or self._fingerprint(props)
-        cert_name, key_name = self._names(props, fingerprint)
-        client.call(
-            "DELETE",
-            object_path("sys/crypto/cert", props["partition"], cert_name),
-            what=f"cert {cert_name}",
-            ok_missing=True,
-        )
-        client.call(
-            "DELETE",
-            object_path("sys/crypto/key", props["partition"], key_name),
-            what=f"key {key_name}",
-            ok_missing=True,
-        )
-
-    def create(self, props: dict[str, Any]) -> Any:
-        props = dict(props)
-        props["sha256"] = self._fingerprint(plain(props))
-        return super().create(props)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
-        news = dict(news)
-        news["sha256"] = self._fingerprint(plain(news))
-        return super().update(_id, olds, news)
-
-
-def certificate_sha256(pem: bytes) -> str:
-    """SHA-256 of the certificate's DER encoding, lower-case hex (what RRAS's SHA256CertificateHash holds)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
-    try:
-        cert = x509.load_pem_x509_certificate(pem)
-    except ValueError:
-        raise ValueError("the SSTP certificate in secret config is not a PEM X.509 certificate") from None
-    return cert.fingerprint(hashes.SHA256()).hex()
+        for kind, name in zip(("cert", "key"), self._names(props), strict=True):
+            client.call(
+                "DELETE",
+                object_path(f"sys/crypto/{kind}", props["partition"], name),
+                what=f"{kind} {name}",
+                ok_missing=True,
+            )
 
 
 def _normalise_fingerprint(value: str) -> str:
     """``SHA256/AB:CD:...`` (BIG-IP) -> ``abcd...``."""
     return value.split("/", 1)[-1].replace(":", "").lower()
-
-
-def _int(value: Any) -> Any:
-    return int(value) if isinstance(value, str) and value.isdigit() else value

@@ -6,17 +6,31 @@ service carries this stack's ownership marker in its ``NickName`` (``<object nam
 LoadMaster has no description field). Real servers and port following have no text field of their
 own: they are owned through the virtual service they belong to.
 
-Read-back normalisation (traps 3-6, 10): booleans arrive as Y/N, numbers as text, absent elements mean
-"off" (``Persist`` is omitted when persistence is off, ``NickName`` when empty).
+Each type's name map (providers.common.fields) turns the ``showvs``/``showrs`` fields into the input
+shape and the inputs into ``addvs``/``modvs``/``addrs``/``modrs`` parameters (names are case-insensitive
+on the wire). Read-back normalisation (traps 3-6, 10): booleans arrive as Y/N, numbers as text, absent
+elements mean "off" (``Persist`` is omitted when persistence is off, ``NickName`` when empty).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from providers.common.certificates import FingerprintNamedCertificate
 from providers.common.device import Device
-from providers.common.errors import OwnershipError
-from providers.common.resource import ApplianceObjectProvider, plain
+from providers.common.errors import DeviceStateError, OwnershipError
+from providers.common.fields import (
+    FROM_INPUTS,
+    Field,
+    FieldMap,
+    Joint,
+    Props,
+    as_bool,
+    digits_or_zero,
+    is_yes,
+    lower,
+)
+from providers.common.resource import ApplianceObjectProvider
 from providers.kemp.client import KempClient, client_for, fields
 
 NOT_OURS = "not ours"
@@ -47,6 +61,45 @@ class KempProvider(ApplianceObjectProvider):
         return None if data is None else fields(data)
 
 
+def _flag(key: str, device: str, default: str) -> Field:
+    """A LoadMaster boolean: sent as a bool (Y/N on the wire), read back from Y/N."""
+    return Field(key, device, to_device=as_bool, from_device=is_yes, default=default)
+
+
+def _nickname_to_device(props: Props) -> dict[str, Any]:
+    return {"NickName": f"{props['name']} {props['owner']}"}
+
+
+def _nickname_from_device(vs: Props, _props: Props) -> dict[str, Any]:
+    name, marker = nickname_owner(vs.get("NickName"))
+    return {"name": name, "owner": marker}
+
+
+def _persist_to_device(props: Props) -> dict[str, Any]:
+    # Persist and its timeout travel together: a timeout alone can switch persistence on (trap 10).
+    return {"Persist": props["persist"], "PersistTimeout": props["persist_timeout"]}
+
+
+def _persist_from_device(vs: Props, _props: Props) -> dict[str, Any]:
+    return {
+        "persist": vs.get("Persist") or "none",
+        "persist_timeout": digits_or_zero(vs.get("PersistTimeout", "0")),
+    }
+
+
+def _acceleration_to_device(props: Props) -> dict[str, Any]:
+    # SSL acceleration before the certificate: turning it off clears CertFile (trap 11)
+    params: dict[str, Any] = {"SSLAcceleration": bool(props["ssl_acceleration"])}
+    if props["ssl_acceleration"]:
+        params["CertFile"] = props["cert_file"]
+    return params
+
+
+def _acceleration_from_device(vs: Props, _props: Props) -> dict[str, Any]:
+    accelerated = vs.get("SSLAcceleration", "N") == "Y"
+    return {"ssl_acceleration": accelerated, "cert_file": vs.get("CertFile", "") if accelerated else ""}
+
+
 class VirtualServiceProvider(KempProvider):
     """``{name, address, port, protocol (identity), enabled, transparent, force_l7, persist,
     persist_timeout (s), schedule, check_type}``."""
@@ -64,6 +117,19 @@ class VirtualServiceProvider(KempProvider):
         "check_type",
     )
     delete_before_replace = True
+    fields = FieldMap(
+        # the triplet addresses the service (vs_params); read back, never written as attributes
+        Field("address", "VSAddress", default=FROM_INPUTS, written=False),
+        Field("port", "VSPort", from_device=int, default=FROM_INPUTS, written=False),
+        Field("protocol", "Protocol", from_device=lower, default=FROM_INPUTS, written=False),
+        Joint(("name", "owner"), _nickname_to_device, _nickname_from_device),
+        _flag("enabled", "Enable", "Y"),
+        _flag("transparent", "Transparent", "N"),
+        _flag("force_l7", "ForceL7", "N"),
+        Joint(("persist", "persist_timeout"), _persist_to_device, _persist_from_device),
+        Field("schedule", "Schedule", default="rr"),
+        Field("check_type", "CheckType", default="tcp"),
+    )
 
     def object_id(self, props: dict[str, Any]) -> str:
         return f"{props['address']}:{props['port']}/{props['protocol']}"
@@ -73,55 +139,16 @@ class VirtualServiceProvider(KempProvider):
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         vs = self.show_vs(client, props)
-        if vs is None:
-            return None
-        name, marker = nickname_owner(vs.get("NickName"))
-        timeout = vs.get("PersistTimeout", "0")
-        return {
-            "address": vs.get("VSAddress", props["address"]),
-            "port": int(vs.get("VSPort", props["port"])),
-            "protocol": vs.get("Protocol", props["protocol"]).lower(),
-            "name": name,
-            "enabled": vs.get("Enable", "Y") == "Y",
-            "transparent": vs.get("Transparent", "N") == "Y",
-            "force_l7": vs.get("ForceL7", "N") == "Y",
-            "persist": vs.get("Persist") or "none",
-            "persist_timeout": int(timeout) if timeout.isdigit() else 0,
-            "schedule": vs.get("Schedule", "rr"),
-            "check_type": vs.get("CheckType", "tcp"),
-            "owner": marker,
-        }
-
-    def _params(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        if keys & {"name", "owner"}:
-            params["NickName"] = f"{props['name']} {props['owner']}"
-        if "enabled" in keys:
-            params["Enable"] = bool(props["enabled"])
-        if "transparent" in keys:
-            params["Transparent"] = bool(props["transparent"])
-        if "force_l7" in keys:
-            params["ForceL7"] = bool(props["force_l7"])
-        if keys & {"persist", "persist_timeout"}:
-            # Persist and its timeout travel together: a timeout alone can switch persistence on (trap 10).
-            params["Persist"] = props["persist"]
-            params["PersistTimeout"] = props["persist_timeout"]
-        if "schedule" in keys:
-            params["Schedule"] = props["schedule"]
-        if "check_type" in keys:
-            params["CheckType"] = props["check_type"]
-        return params
+        return None if vs is None else self.fields.read(vs, props)
 
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        params = {**vs_params(props), **self._params(props, {*self.property_keys, "owner"})}
-        client.command("addvs", params, what=self.label(props))
+        client.command("addvs", {**vs_params(props), **self.fields.body(props)}, what=self.label(props))
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
     ) -> None:
-        client.command(
-            "modvs", {**vs_params(props), **self._params(props, set(changed))}, what=self.label(props)
-        )
+        params = {**vs_params(props), **self.fields.body(props, changed)}
+        client.command("modvs", params, what=self.label(props))
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         client.command("delvs", vs_params(props), what=self.label(props), ok_missing=True)
@@ -137,29 +164,11 @@ class HealthCheckedVirtualServiceProvider(VirtualServiceProvider):
         "check_codes",
         "check_use_get",
     )
-
-    def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        out = super().fetch(client, props)
-        if out is None:
-            return None
-        vs = self.show_vs(client, props) or {}
-        use_get = vs.get("CheckUseGet", "0")
-        out.update(
-            check_url=vs.get("CheckUrl", ""),
-            check_codes=vs.get("CheckCodes", ""),
-            check_use_get=int(use_get) if use_get.isdigit() else 0,
-        )
-        return out
-
-    def _params(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        params = super()._params(props, keys)
-        if "check_url" in keys:
-            params["CheckUrl"] = props["check_url"]
-        if "check_codes" in keys:
-            params["CheckCodes"] = props["check_codes"]
-        if "check_use_get" in keys:
-            params["CheckUseGet"] = props["check_use_get"]
-        return params
+    fields = VirtualServiceProvider.fields + FieldMap(
+        Field("check_url", "CheckUrl", default=""),
+        Field("check_codes", "CheckCodes", default=""),
+        Field("check_use_get", "CheckUseGet", from_device=digits_or_zero, default="0"),
+    )
 
 
 class SstpVirtualServiceProvider(HealthCheckedVirtualServiceProvider):
@@ -171,71 +180,39 @@ class SstpVirtualServiceProvider(HealthCheckedVirtualServiceProvider):
         "cert_file",
         "ssl_reencrypt",
     )
-
-    def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        out = super().fetch(client, props)
-        if out is None:
-            return None
-        vs = self.show_vs(client, props) or {}
-        accelerated = vs.get("SSLAcceleration", "N") == "Y"
-        out.update(
-            ssl_acceleration=accelerated,
-            cert_file=vs.get("CertFile", "") if accelerated else "",
-            ssl_reencrypt=vs.get("SSLReencrypt", "N") == "Y",
-        )
-        return out
-
-    def _params(self, props: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-        params = super()._params(props, keys)
-        if keys & {"ssl_acceleration", "cert_file"}:
-            # SSL acceleration before the certificate: turning it off clears CertFile (trap 11)
-            params["SSLAcceleration"] = bool(props["ssl_acceleration"])
-            if props["ssl_acceleration"]:
-                params["CertFile"] = props["cert_file"]
-        if "ssl_reencrypt" in keys:
-            params["SSLReencrypt"] = bool(props["ssl_reencrypt"])
-        return params
+    fields = HealthCheckedVirtualServiceProvider.fields + FieldMap(
+        Joint(("ssl_acceleration", "cert_file"), _acceleration_to_device, _acceleration_from_device),
+        _flag("ssl_reencrypt", "SSLReencrypt", "N"),
+    )
 
 
-class CertificateProvider(KempProvider):
+class CertificateProvider(FingerprintNamedCertificate, KempProvider):
     """The SSTP certificate and key, installed with ``addcert`` as ``<prefix>_<first 16 hex of SHA-256>``.
 
-    The PEMs come from secret config. The name says the content, so a new certificate is a new object
-    (created before the old one is deleted, the virtual service moved to it in between). Certificates
-    carry no marker: one with this name is ours when it holds this certificate, which its name says.
+    Named by fingerprint (providers.common.certificates): a new certificate is a new object, created
+    before the old one is deleted, with the virtual service moved to it in between. Certificates carry
+    no marker: one with this name is ours when it holds this certificate, which its name says.
     """
 
     object_type = "certificate"
     identity_keys = ("prefix",)
     property_keys: ClassVar[tuple[str, ...]] = ()
     carried_keys = ("certificate_secret", "private_key_secret", "sha256", "name")
-    delete_before_replace = False
-
-    def _pem(self, props: dict[str, Any], key: str, placeholder: str) -> str:
-        return self._secrets.value(props[key], f"SSTP certificate {props['prefix']}", placeholder)
+    name_key = "name"
 
     def _bundle(self, props: dict[str, Any]) -> bytes:
-        cert = self._pem(props, "certificate_secret", "<PEM certificate>")
-        key = self._pem(props, "private_key_secret", "<PEM private key>")
-        return (cert.strip() + "\n" + key.strip() + "\n").encode()
+        cert, key = self.pems(props)
+        return (cert.decode().strip() + "\n" + key.decode().strip() + "\n").encode()
 
-    def _fingerprint(self, props: dict[str, Any]) -> str:
-        from providers.f5.objects import certificate_sha256
-
-        return certificate_sha256(self._pem(props, "certificate_secret", "<PEM certificate>").encode())
-
-    def _name(self, props: dict[str, Any], fingerprint: str) -> str:
-        return f"{props['prefix']}_{fingerprint[:16]}"
+    def _name(self, props: dict[str, Any]) -> str:
+        return self.device_name(props, self.recorded_fingerprint(props))
 
     def object_id(self, props: dict[str, Any]) -> str:
         return str(props.get("name") or props["prefix"])
 
-    def content_replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
-        return ["sha256"] if olds.get("sha256") != self._fingerprint(news) else []
-
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        fingerprint = props.get("sha256") or self._fingerprint(props)
-        name = self._name(props, fingerprint)
+        fingerprint = self.recorded_fingerprint(props)
+        name = self.device_name(props, fingerprint)
         data = client.command("listcert", {}, what="certificates")
         names = {c.findtext("name") for c in data.findall("cert")} if data is not None else set()
         if name not in names:
@@ -243,31 +220,14 @@ class CertificateProvider(KempProvider):
         return {"prefix": props["prefix"], "name": name, "sha256": fingerprint, "owner": props["owner"]}
 
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        name = self._name(props, self._fingerprint(props))
+        name = self._name(props)
         client.upload(
             "addcert", {"cert": name, "replace": 0}, self._bundle(props), what=f"certificate {name}"
         )
 
-    def update_object(
-        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
-    ) -> None:
-        """Nothing to change in place: another certificate is a replacement."""
-
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
-        name = self._name(props, props.get("sha256") or self._fingerprint(props))
+        name = self._name(props)
         client.command("delcert", {"cert": name}, what=f"certificate {name}", ok_missing=True)
-
-    def create(self, props: dict[str, Any]) -> Any:
-        props = dict(plain(props))
-        props["sha256"] = self._fingerprint(props)
-        props["name"] = self._name(props, props["sha256"])
-        return super().create(props)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
-        news = dict(plain(news))
-        news["sha256"] = self._fingerprint(news)
-        news["name"] = self._name(news, news["sha256"])
-        return super().update(_id, olds, news)
 
 
 class VsChildProvider(KempProvider):
@@ -305,6 +265,12 @@ class RealServerProvider(VsChildProvider):
     parent_keys = ("vs_id",)
     property_keys = ("weight", "enabled")
     delete_before_replace = True
+    fields = FieldMap(
+        Field("address", "Addr", default=FROM_INPUTS, written=False),
+        Field("port", "Port", from_device=int, default=FROM_INPUTS, written=False),
+        Field("weight", "Weight", from_device=int, default="1000"),
+        _flag("enabled", "Enable", "Y"),
+    )
 
     def object_id(self, props: dict[str, Any]) -> str:
         vs = props["vs"]
@@ -322,31 +288,16 @@ class RealServerProvider(VsChildProvider):
             return None
         rs_element = data.find("Rs")
         rs = fields(rs_element if rs_element is not None else data)
-        return {
-            "vs": props["vs"],
-            "address": rs.get("Addr", props["address"]),
-            "port": int(rs.get("Port", props["port"])),
-            "weight": int(rs.get("Weight", "1000")),
-            "enabled": rs.get("Enable", "Y") == "Y",
-            "owner": self.owner_of(client, props),
-        }
+        return {"vs": props["vs"], **self.fields.read(rs, props), "owner": self.owner_of(client, props)}
 
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
         self._require_vs_owner(client, props, "add")
-        client.command(
-            "addrs",
-            {**self._rs(props), "weight": props["weight"], "enable": bool(props["enabled"])},
-            what=self.label(props),
-        )
+        client.command("addrs", {**self._rs(props), **self.fields.body(props)}, what=self.label(props))
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
     ) -> None:
-        params: dict[str, Any] = {}
-        if "weight" in changed:
-            params["Weight"] = props["weight"]
-        if "enabled" in changed:
-            params["Enable"] = bool(props["enabled"])
+        params = self.fields.body(props, changed)
         if params:
             client.command("modrs", {**self._rs(props), **params}, what=self.label(props))
 
@@ -386,7 +337,11 @@ class PortFollowProvider(VsChildProvider):
         self._require_vs_owner(client, props, "set")
         target = self.show_vs(client, props["follow"])
         if target is None:
-            raise RuntimeError(f"{vs_label(props['follow'])} does not exist; it must be created first")
+            raise DeviceStateError(
+                device=Device.from_props(props).host,
+                obj=vs_label(props["follow"]),
+                problem=f"does not exist; it must be created before {self.label(props)}",
+            )
         client.command(
             "modvs",
             {**vs_params(props["vs"]), "FollowVSID": target.get("Index", "0")},

@@ -35,9 +35,11 @@ def _imports(path: Path) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append((node.lineno, node.module))
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "import_module":
-            if node.args and isinstance(node.args[0], ast.Constant | ast.JoinedStr):
-                text = node.args[0].value if isinstance(node.args[0], ast.Constant) else ast.unparse(node.args[0])
-                found.append((node.lineno, str(text).strip("f'\"")))
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant):
+                found.append((node.lineno, str(first.value)))
+            elif isinstance(first, ast.JoinedStr):
+                found.append((node.lineno, ast.unparse(first).strip("f'\"")))
     return found
 
 
