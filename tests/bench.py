@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from components.registry import kinds
 from emulators.common import ensure_tls, start_twin
-from tests.e2e.conftest import Project, copy_product
-
-F5_USER, F5_PASSWORD = "automation", "automation-pass"
+from tests.e2e.devices import PASSWORD, USER, view
+from tests.e2e.project import Project, copy_product
 
 
 def _project(tmp: Path) -> Project:
@@ -31,13 +31,7 @@ def _cluster(twin: Any, nodes: int, protocols: list[str], vendor: str = "f5") ->
         "protocols": protocols,
         "virtualAddress": "192.0.2.50",
         "nodes": [{"name": f"rras{i}", "address": f"198.51.100.{10 + i}"} for i in range(1, nodes + 1)],
-        "loadBalancer": {
-            "kind": vendor,
-            "url": twin.url,
-            "user": F5_USER,
-            "passwordSecret": "f5Password",
-            "caBundle": str(twin.tls.ca_path),
-        },
+        "loadBalancer": view(vendor, twin).load_balancer(),
     }
 
 
@@ -67,7 +61,7 @@ def _managed_cluster(lb: Any, nodes: list[Any], vendor: str) -> dict[str, Any]:
     for decl, twin in zip(cluster["nodes"], nodes, strict=True):
         decl["management"] = {
             "endpoint": f"{twin.url}/wsman",
-            "user": F5_USER,
+            "user": USER,
             "passwordSecret": "rrasPassword",
             "auth": "basic",
             "caBundle": str(twin.tls.ca_path),
@@ -110,9 +104,7 @@ def bench_rras(args: argparse.Namespace) -> int:
                 project = _project(project_dir)
                 stack = "bench"
                 cluster = _managed_cluster(lb, nodes, "f5")
-                project.write_stack(
-                    stack, [cluster], {"f5Password": F5_PASSWORD, "rrasPassword": F5_PASSWORD}
-                )
+                project.write_stack(stack, [cluster], view("f5", lb).secrets() | {"rrasPassword": PASSWORD})
                 for twin in nodes:
                     twin.admin().set_latency(latency)
                 changed = {
@@ -154,7 +146,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./run bench", description=__doc__)
     parser.add_argument("--latency-ms", type=float, nargs="*", default=[0.0, 50.0])
     parser.add_argument("--nodes", type=int, default=3)
-    parser.add_argument("--vendor", choices=("f5", "citrix", "kemp"), default="f5")
+    parser.add_argument("--vendor", choices=kinds(), default="f5")
     parser.add_argument("--rras", action="store_true", help="RRAS nodes over PowerShell Remoting too")
     args = parser.parse_args(argv)
     if args.rras:
@@ -173,7 +165,7 @@ def main(argv: list[str]) -> int:
                 project.write_stack(
                     stack,
                     [_cluster(twin, args.nodes, ["ikev2", "sstp"], args.vendor)],
-                    {"f5Password": F5_PASSWORD},
+                    view(args.vendor, twin).secrets(),
                 )
                 twin.admin().set_latency(latency)
                 for op in (

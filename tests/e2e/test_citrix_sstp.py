@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.e2e.conftest import Project
-from tests.e2e.test_citrix_ikev2 import PASSWORD, Adc, adc, cluster_decl, last_seq, writes  # noqa: F401
-from tests.e2e.test_f5_sstp import certificate
+from tests.e2e.certificates import TLS_OFFLOAD, certificate, offload_secrets
+from tests.e2e.devices import Citrix, Decl, nodes
+from tests.e2e.project import Project
 
 pytestmark = pytest.mark.e2e
 
@@ -16,22 +14,20 @@ STACK = "adc-sstp"
 SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
 
 
-def decl(twin: Any, offload: bool = False, reencrypt: bool = False) -> dict[str, Any]:
-    d = cluster_decl(
-        twin,
-        name="vpn-sstp",
-        protocols=["sstp"],
-        virtualAddress="192.0.2.50",
-        nodes=[{"name": "rras1", "address": "198.51.100.51"}, {"name": "rras2", "address": "198.51.100.52"}],
-    )
+SSTP: Decl = {
+    "name": "vpn-sstp",
+    "protocols": ["sstp"],
+    "virtualAddress": "192.0.2.50",
+    "nodes": nodes("198.51.100.51", "198.51.100.52"),
+    "persistenceTimeout": 1800,
+    "loadBalancingMethod": "round-robin",
+}
+
+
+def decl(adc: Citrix, offload: bool = False, reencrypt: bool = False) -> Decl:
+    d = adc.cluster(SSTP)
     if offload:
-        d["sstp"] = {
-            "tlsOffload": {
-                "certificateSecret": "sstpCertificate",
-                "privateKeySecret": "sstpKey",
-                "reencrypt": reencrypt,
-            }
-        }
+        d["sstp"] = {"tlsOffload": {**TLS_OFFLOAD, "reencrypt": reencrypt}}
     return d
 
 
@@ -39,65 +35,64 @@ def up(project: Project) -> None:
     project.pulumi("up", "--yes", "--skip-preview", stack=STACK, check=True)
 
 
-def test_ssl_bridge_then_offload_rotation_and_back(project: Project, adc: Any) -> None:  # noqa: F811
-    nitro = Adc(adc)
-    project.write_stack(STACK, [decl(adc)], {"adcPassword": PASSWORD})
+def test_ssl_bridge_then_offload_rotation_and_back(project: Project, adc: Citrix) -> None:
+    project.write_stack(STACK, [decl(adc)], adc.secrets())
     up(project)
-    vs = nitro.get("lbvserver/vpn-sstp_sstp_443_vs")[0]
+    vs = adc.get("lbvserver/vpn-sstp_sstp_443_vs")[0]
     assert (vs["servicetype"], vs["port"], vs["persistencetype"], vs["persistencebackup"]) == (
         "SSL_BRIDGE",
         443,
         "SSLSESSION",
         "SOURCEIP",
     )
-    sg = nitro.get("servicegroup/vpn-sstp_sstp_bridge")[0]
+    sg = adc.get("servicegroup/vpn-sstp_sstp_bridge")[0]
     assert sg["servicetype"] == "SSL_BRIDGE"
-    members = nitro.get("servicegroup_servicegroupmember_binding/vpn-sstp_sstp_bridge")
+    members = adc.get("servicegroup_servicegroupmember_binding/vpn-sstp_sstp_bridge")
     assert sorted((m["servername"], m["port"]) for m in members) == [
         ("vpn-sstp_rras1", 443),
         ("vpn-sstp_rras2", 443),
     ]
-    monitor = nitro.get("lbmonitor/vpn-sstp_sstp_https?args=type:HTTP")[0]
+    monitor = adc.get("lbmonitor/vpn-sstp_sstp_https?args=type:HTTP")[0]
     assert (monitor["httprequest"], monitor["respcode"], monitor["secure"]) == (
         f"HEAD {SSTP_URI}",
         ["401"],
         "YES",
     )
-    seq = last_seq(adc)
+    seq = adc.last_seq()
     up(project)
-    assert writes(adc, seq) == []
+    assert adc.writes(seq) == []
 
     cert, key, digest = certificate("vpn.example.test", 2031)
-    project.write_stack(STACK, [decl(adc, offload=True)], {"sstpCertificate": cert, "sstpKey": key})
+    project.write_stack(STACK, [decl(adc, offload=True)], offload_secrets(cert, key))
     up(project)
     certkey = f"aovpn_{digest[:16]}"
-    assert nitro.get(f"sslcertkey/{certkey}")[0]["status"] == "Valid"
-    assert nitro.get("lbvserver/vpn-sstp_sstp_443_vs")[0]["servicetype"] == "SSL"
-    assert [b["certkeyname"] for b in nitro.get("sslvserver_sslcertkey_binding/vpn-sstp_sstp_443_vs")] == [
+    assert adc.get(f"sslcertkey/{certkey}")[0]["status"] == "Valid"
+    assert adc.get("lbvserver/vpn-sstp_sstp_443_vs")[0]["servicetype"] == "SSL"
+    assert [b["certkeyname"] for b in adc.get("sslvserver_sslcertkey_binding/vpn-sstp_sstp_443_vs")] == [
         certkey
     ]
-    members = nitro.get("servicegroup_servicegroupmember_binding/vpn-sstp_sstp_http")
+    members = adc.get("servicegroup_servicegroupmember_binding/vpn-sstp_sstp_http")
     assert sorted(m["port"] for m in members) == [80, 80]
-    assert "vpn-sstp_sstp_bridge" not in nitro.names("servicegroup")
+    assert "vpn-sstp_sstp_bridge" not in adc.names("servicegroup")
     outputs = project.pulumi("stack", "output", "--json", stack=STACK, check=True).json()
     assert outputs["clusters"]["vpn-sstp"]["sstpCertificateSha256"] == digest
     assert "PRIVATE KEY" not in str(project.checkpoint(STACK))
-    seq = last_seq(adc)
+    seq = adc.last_seq()
     up(project)
-    assert writes(adc, seq) == []
+    assert adc.writes(seq) == []
 
     new_cert, new_key, new_digest = certificate("vpn.example.test", 2032)
-    project.write_stack(STACK, [decl(adc, offload=True)], {"sstpCertificate": new_cert, "sstpKey": new_key})
+    project.write_stack(STACK, [decl(adc, offload=True)], offload_secrets(new_cert, new_key))
     up(project)
-    bound = [b["certkeyname"] for b in nitro.get("sslvserver_sslcertkey_binding/vpn-sstp_sstp_443_vs")]
+    bound = [b["certkeyname"] for b in adc.get("sslvserver_sslcertkey_binding/vpn-sstp_sstp_443_vs")]
     assert bound == [f"aovpn_{new_digest[:16]}"]
-    assert f"aovpn_{digest[:16]}" not in {c["certkey"] for c in nitro.get("sslcertkey")}
+    assert f"aovpn_{digest[:16]}" not in {c["certkey"] for c in adc.get("sslcertkey")}
 
     project.write_stack(STACK, [decl(adc)], {})
     up(project)
-    assert nitro.get("lbvserver/vpn-sstp_sstp_443_vs")[0]["servicetype"] == "SSL_BRIDGE"
-    assert nitro.get("sslcertkey") == []
-    assert nitro.get("systemfile?args=filelocation:%2Fnsconfig%2Fssl") == []
+    assert adc.get("lbvserver/vpn-sstp_sstp_443_vs")[0]["servicetype"] == "SSL_BRIDGE"
+    assert adc.get("sslcertkey") == []
+    assert adc.get("systemfile?args=filelocation:%2Fnsconfig%2Fssl") == []
     assert project.pulumi("preview", "--refresh", "--expect-no-changes", stack=STACK).exit_code == 0
     project.pulumi("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
-    assert not {n for n in nitro.names("lbvserver") if n.startswith("vpn-sstp")}
+    assert not {n for n in adc.names("lbvserver") if n.startswith("vpn-sstp")}

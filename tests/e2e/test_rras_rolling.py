@@ -3,35 +3,41 @@
 The real program and providers run through the real Pulumi CLI against three RRAS nodes and an F5, Citrix
 ADC or Kemp LoadMaster twin. The nodes are reached three ways: behind the F5 one WinRM twin serves all three
 (NTLM over HTTPS), behind the Citrix ADC each node has its own twin (Basic over HTTPS), behind the
-LoadMaster one twin serves all three over plain HTTP (NTLM with WinRM message encryption). The twins'
+LoadMaster one twin serves all three over plain HTTP (NTLM with WinRM message encryption): ``rras`` of
+the load balancer's view (tests/e2e/devices.py), which also reads its drain requests. The twins'
 logs prove the roll: each node is drained on the load balancer, restarted, found Running, enabled again,
 and only then is the next node drained.
 """
 
 from __future__ import annotations
 
-import copy
-import re
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
-import requests
 
-from tests.e2e.conftest import Project
+from components.registry import kinds
+from emulators.common import start_twin
+from tests.e2e.certificates import TLS_OFFLOAD, certificate, offload_secrets
+from tests.e2e.devices import PASSWORD, USER, Decl, DeviceView, last_seq, view
+from tests.e2e.project import Project
 
 pytestmark = pytest.mark.e2e
 
-USER, PASSWORD = "automation", "automation-pass"
 NODES = ("rras1", "rras2", "rras3")
 IKEV2_KEY = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\RemoteAccess\\Parameters\\Ikev2"
 IKEEXT_KEY = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\IKEEXT\\Parameters"
 SSTP_KEY = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SstpSvc\\Parameters"
 PS_IKEV2_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\RemoteAccess\\Parameters\\Ikev2"
 PS_SSTP_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\SstpSvc\\Parameters"
+#: The cluster, less its nodes (Site.cluster_decl adds them, managed over PowerShell Remoting).
+RAS: Decl = {"name": "vpn-ras", "virtualAddress": "192.0.2.70", "persistenceTimeout": 1800}
+
+
+def address(i: int) -> str:
+    return f"198.51.100.7{i}"
 
 
 @dataclass
@@ -79,77 +85,51 @@ class Node:
 
 @dataclass
 class Site:
-    vendor: str
-    lb: Any
+    """A load-balancer twin and the three RRAS nodes behind it."""
+
+    device: DeviceView
     nodes: list[Node]
     twins: list[Any]
 
     @property
     def stack(self) -> str:
-        return f"rras-{self.vendor}"
+        return f"rras-{self.device.kind}"
+
+    def cluster_decl(self, **changes: Any) -> Decl:
+        managed = [
+            {"name": name, "address": address(i), "management": node.management()}
+            for i, (name, node) in enumerate(zip(NODES, self.nodes, strict=True), start=1)
+        ]
+        return self.device.cluster(RAS, nodes=managed, **changes)
+
+    def secrets(self) -> dict[str, str]:
+        return self.device.secrets() | {"rrasPassword": PASSWORD}
+
+    def node_enabled(self, i: int) -> bool:
+        return self.device.node_enabled(self.cluster_decl(), f"rras{i}")
 
 
-@pytest.fixture(scope="module", params=["f5", "citrix", "kemp"])
+@pytest.fixture(scope="module", params=kinds())
 def site(request: pytest.FixtureRequest, tls: Any, project: Project) -> Any:
-    from emulators.common import start_twin
-
-    lb = start_twin(request.param, tls=tls)
-    vendor = request.param
-    if vendor == "citrix":  # a twin per node, Basic over HTTPS
-        twins = [start_twin("winrm", tls=tls, hostname=name) for name in NODES]
-        nodes = [Node(name, twin, False, "basic") for name, twin in zip(NODES, twins, strict=True)]
-    else:  # one twin serving the three nodes: NTLM over HTTPS (F5), NTLM sealed over plain HTTP (Kemp)
-        twins = [start_twin("winrm", tls=tls if vendor == "f5" else None, nodes=list(NODES))]
-        nodes = [Node(name, twins[0], True, "ntlm") for name in NODES]
-    made = Site(vendor, lb, nodes, twins)
-    project.write_stack(made.stack, [cluster_decl(made)], secrets())  # each test can also run alone
+    device = view(request.param, start_twin(request.param, tls=tls))
+    # the nodes are reached a different way behind each load balancer (DeviceView.rras)
+    access = device.rras
+    node_tls = tls if access.https else None
+    if access.shared:  # one twin serving the three nodes
+        twins = [start_twin("winrm", tls=node_tls, nodes=list(NODES))]
+        nodes = [Node(name, twins[0], True, access.auth) for name in NODES]
+    else:  # a twin per node
+        twins = [start_twin("winrm", tls=node_tls, hostname=name) for name in NODES]
+        nodes = [Node(name, twin, False, access.auth) for name, twin in zip(NODES, twins, strict=True)]
+    made = Site(device, nodes, twins)
+    project.write_stack(made.stack, [made.cluster_decl()], made.secrets())  # each test can also run alone
     yield made
-    for twin in (lb, *twins):
+    for twin in (device.twin, *twins):
         twin.stop()
 
 
-def address(i: int) -> str:
-    return f"198.51.100.7{i}"
-
-
-def cluster_decl(site: Site, **changes: Any) -> dict[str, Any]:
-    secret = {"f5": "f5Password", "citrix": "adcPassword", "kemp": "lmPassword"}[site.vendor]
-    decl: dict[str, Any] = {
-        "name": "vpn-ras",
-        "protocols": ["ikev2"],
-        "virtualAddress": "192.0.2.70",
-        "nodes": [
-            {
-                "name": name,
-                "address": address(i),
-                "management": node.management(),
-            }
-            for i, (name, node) in enumerate(zip(NODES, site.nodes, strict=True), start=1)
-        ],
-        "loadBalancer": {
-            "kind": site.vendor,
-            "url": site.lb.url,
-            "user": USER,
-            "passwordSecret": secret,
-            "caBundle": str(site.lb.tls.ca_path),
-        },
-        "persistenceTimeout": 1800,
-    }
-    decl.update(copy.deepcopy(changes))
-    return decl
-
-
-def secrets() -> dict[str, str]:
-    return {"f5Password": PASSWORD, "adcPassword": PASSWORD, "lmPassword": PASSWORD, "rrasPassword": PASSWORD}
-
-
-def last_seq(twin: Any) -> int:
-    log = twin.admin().log()
-    return log[-1]["seq"] if log else 0
-
-
 def marks(site: Site) -> tuple[int, list[int]]:
-    return last_seq(site.lb), [last_seq(n.twin) for n in site.nodes]
+    return site.device.last_seq(), [last_seq(n.twin) for n in site.nodes]
 
 
 def cmdlets(node: Node, since: int = 0, write_only: bool = False) -> list[tuple[float, str]]:
@@ -160,53 +140,11 @@ def cmdlets(node: Node, since: int = 0, write_only: bool = False) -> list[tuple[
     ]
 
 
-def drain_events(site: Site, since: int) -> list[tuple[float, str | None, str | None]]:
-    """(time, node or None when the request does not name it, "off"/"on" or None) per drain request."""
-    events: list[tuple[float, str | None, str | None]] = []
-    for e in site.lb.admin().log(since=since):
-        if site.vendor == "f5" and e["method"] == "PATCH" and "/members/" in e["path"]:
-            found = re.search(r"vpn-ras_(rras\d)", e["path"])
-            events.append((e["ts"], found.group(1) if found else None, None))
-        elif site.vendor == "citrix" and e["path"].endswith("/config/server") and "action=" in e["query"]:
-            action = parse_qs(e["query"])["action"][0]
-            events.append((e["ts"], None, "off" if action == "disable" else "on"))
-        elif site.vendor == "kemp" and e.get("command") == "modrs":
-            query = parse_qs(e["query"])
-            node = NODES[[address(i) for i in (1, 2, 3)].index(query["rs"][0])]
-            events.append((e["ts"], node, "off" if query["Enable"][0] in ("N", "False", "0") else "on"))
-    return events
-
-
-def drain_windows(site: Site, since: int, order: list[str]) -> dict[str, tuple[float, float, float]]:
-    """Per restarted node: (first drain request, last drain request, first enable request)."""
-    events = drain_events(site, since)
-    windows: dict[str, tuple[float, float, float]] = {}
-    if site.vendor == "citrix":  # a server is named in the body only: pairs of disable/enable, in order
-        assert [a for _, _, a in events] == ["off", "on"] * len(order), events
-        for k, node in enumerate(order):
-            off, on = events[2 * k][0], events[2 * k + 1][0]
-            windows[node] = (off, off, on)
-        return windows
-    assert {n for _, n, _ in events} == set(order), events
-    for node in order:
-        mine = [(ts, action) for ts, n, action in events if n == node]
-        if site.vendor == "f5":  # the members first off, then on (the PATCH body is not logged)
-            half = len(mine) // 2
-            assert half and len(mine) == 2 * half, mine
-            offs, ons = [ts for ts, _ in mine[:half]], [ts for ts, _ in mine[half:]]
-        else:
-            offs = [ts for ts, a in mine if a == "off"]
-            ons = [ts for ts, a in mine if a == "on"]
-            assert offs and len(offs) == len(ons) and max(offs) < min(ons), mine
-        windows[node] = (min(offs), max(offs), min(ons))
-    return windows
-
-
 def assert_rolled(site: Site, since: tuple[int, list[int]], order: list[str]) -> None:
     """The nodes in ``order`` were drained, restarted, found Running and enabled, one after the other;
     the other nodes were neither drained nor restarted."""
     lb_since, node_since = since
-    windows = drain_windows(site, lb_since, order)
+    windows = site.device.drain_windows(lb_since, site.cluster_decl(), order)
     previous_end = 0.0
     for name, node, seq in zip(NODES, site.nodes, node_since, strict=True):
         log = cmdlets(node, seq)
@@ -230,36 +168,6 @@ def assert_settled(site: Site) -> None:
         services = node.admin("services")
         assert not any(s["pending_restart"] for s in services.values()), services
         assert all(s["status"] == "Running" for s in services.values()), services
-
-
-def node_enabled(site: Site, i: int) -> bool:
-    verify = str(site.lb.tls.ca_path)
-    if site.vendor == "f5":
-        states = []
-        for port in (500, 4500):
-            member = requests.get(
-                f"{site.lb.url}/mgmt/tm/ltm/pool/~Common~vpn-ras_ikev2_{port}/members/~Common~vpn-ras_rras{i}:{port}",
-                auth=(USER, PASSWORD),
-                verify=verify,
-                timeout=30,
-            ).json()
-            states.append(member["session"] in ("user-enabled", "monitor-enabled"))
-        assert len(set(states)) == 1, states
-        return states[0]
-    if site.vendor == "citrix":
-        from tests.e2e.test_citrix_ikev2 import Adc
-
-        return bool(Adc(site.lb).get(f"server/vpn-ras_rras{i}")[0]["state"] == "ENABLED")
-    from tests.e2e.test_kemp_ikev2 import LoadMaster
-
-    states = []
-    for port in (500, 4500):
-        vs = LoadMaster(site.lb).show_vs(port, address="192.0.2.70")
-        assert vs is not None
-        (rs,) = [r for r in vs["Rs"] if r["Addr"] == address(i)]
-        states.append(rs["Enable"] == "Y")
-    assert len(set(states)) == 1, states
-    return states[0]
 
 
 def psrp(node: Node) -> Any:
@@ -299,7 +207,7 @@ def run_on(node: Node, *commands: tuple[str, dict[str, Any], tuple[str, ...]]) -
 
 def test_three_nodes_are_configured_and_a_second_up_sends_nothing(project: Project, site: Site) -> None:
     since = marks(site)
-    project.write_stack(site.stack, [cluster_decl(site)], secrets())
+    project.write_stack(site.stack, [site.cluster_decl()], site.secrets())
     project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     for node in site.nodes:
         running = node.state()["running"]
@@ -314,14 +222,14 @@ def test_three_nodes_are_configured_and_a_second_up_sends_nothing(project: Proje
         assert "IkeNumEstablishedForInitialQuery" not in running["registry"].get(IKEEXT_KEY, {})
     assert_rolled(site, since, list(NODES))
     assert_settled(site)
-    assert all(node_enabled(site, i) for i in (1, 2, 3))
+    assert all(site.node_enabled(i) for i in (1, 2, 3))
     assert PASSWORD not in str(project.checkpoint(site.stack))
 
     since = marks(site)
     again = project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     for node, seq in zip(site.nodes, since[1], strict=True):
         assert cmdlets(node, seq) == [], again.output
-    assert [e for e in site.lb.admin().log(since=since[0]) if e.get("write")] == []
+    assert site.device.writes(since[0]) == []
 
 
 def test_a_policy_change_restarts_the_nodes_one_at_a_time(project: Project, site: Site) -> None:
@@ -329,7 +237,7 @@ def test_a_policy_change_restarts_the_nodes_one_at_a_time(project: Project, site
         node.admin("vpn-sessions", "PUT", {"count": 5})
     since = marks(site)
     ipsec = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256"}
-    project.write_stack(site.stack, [cluster_decl(site, ipsec=ipsec)], {})
+    project.write_stack(site.stack, [site.cluster_decl(ipsec=ipsec)], {})
     preview = project.pulumi("preview", stack=site.stack, check=True)
     assert all(f"vpn-ras-{n}-restart" in preview.output for n in NODES), preview.output
     project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
@@ -373,20 +281,20 @@ def assert_stopped_at_rras2_then_finished(
     assert "left as they are (rras3)" in run.output and cause in run.output
     assert "Traceback" not in run.output and PASSWORD not in run.output
     assert [c for _, c in cmdlets(site.nodes[2], since[1][2]) if c == "Restart-Service"] == []
-    assert (node_enabled(site, 1), node_enabled(site, 2), node_enabled(site, 3)) == (True, False, True)
+    assert (site.node_enabled(1), site.node_enabled(2), site.node_enabled(3)) == (True, False, True)
 
     since = marks(site)
     project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     assert_rolled(site, since, ["rras2", "rras3"])
     assert_settled(site)
-    assert all(node_enabled(site, i) for i in (1, 2, 3))
+    assert all(site.node_enabled(i) for i in (1, 2, 3))
 
 
 def test_a_node_that_fails_to_restart_stops_the_roll_drained(project: Project, site: Site) -> None:
     site.nodes[1].admin("service-faults", "POST", {"service": "RemoteAccess", "times": 1})
     since = marks(site)
     ipsec = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256", "saLifeTimeSeconds": 14400}
-    project.write_stack(site.stack, [cluster_decl(site, ipsec=ipsec)], {})
+    project.write_stack(site.stack, [site.cluster_decl(ipsec=ipsec)], {})
     run = project.pulumi("up", "--yes", "--skip-preview", stack=site.stack)
     # Fixed (the fault was for one start): the next up finishes the roll from the failed node on.
     assert_stopped_at_rras2_then_finished(project, site, run, since, "left as they are (rras3)")
@@ -412,7 +320,7 @@ def test_a_node_unreachable_mid_roll_stops_it_cleanly(project: Project, site: Si
     since = marks(site)
     ipsec = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256", "saLifeTimeSeconds": 7200}
     try:
-        project.write_stack(site.stack, [cluster_decl(site, ipsec=ipsec)], {})
+        project.write_stack(site.stack, [site.cluster_decl(ipsec=ipsec)], {})
         run = project.pulumi("up", "--yes", "--skip-preview", stack=site.stack)
     finally:
         watcher.join(timeout=130)
@@ -422,24 +330,22 @@ def test_a_node_unreachable_mid_roll_stops_it_cleanly(project: Project, site: Si
 
 
 def test_sstp_offload_and_a_translated_address_reach_every_node(project: Project, site: Site) -> None:
-    from tests.e2e.test_f5_sstp import certificate
-
     def sstp_values(node: Node) -> dict[str, Any]:
         return dict(node.state()["running"]["registry"][SSTP_KEY])
 
     # SSTP passed through: the hashes of RRAS's own certificate binding are RRAS's, left alone
     rras_own = [sstp_values(t) for t in site.nodes]
-    decl = cluster_decl(site, protocols=["ikev2", "sstp"])
+    decl = site.cluster_decl(protocols=["ikev2", "sstp"])
     decl["ipsec"] = {"encryptionMethod": "AES256", "cipherTransformConstants": "AES256"}
-    project.write_stack(site.stack, [decl], secrets())
+    project.write_stack(site.stack, [decl], site.secrets())
     project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     assert [sstp_values(t) for t in site.nodes] == rras_own
 
     cert, key, digest = certificate("vpn.example.test", 2031)
-    decl["sstp"] = {"tlsOffload": {"certificateSecret": "sstpCertificate", "privateKeySecret": "sstpKey"}}
+    decl["sstp"] = {"tlsOffload": TLS_OFFLOAD}
     decl["clientAddress"] = "translated"
     since = marks(site)
-    project.write_stack(site.stack, [decl], {"sstpCertificate": cert, "sstpKey": key})
+    project.write_stack(site.stack, [decl], offload_secrets(cert, key))
     project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
     for node in site.nodes:
         registry = node.state()["running"]["registry"]

@@ -15,19 +15,32 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
-from tests.e2e.conftest import ROOT, Project, copy_product
+from components.registry import kinds
+from tests.e2e.project import ROOT, Project, copy_product
 
 pytestmark = pytest.mark.e2e
 
 FIXTURE = ROOT / "tests" / "fixtures" / "upgrade" / "local-stack-54b1cb4.json"
 LOCAL = ROOT / "stacks" / "Pulumi.local.yaml"
-# The fixed ports of the local stack, by the twin that serves them.
-PORTS = {"f5": 18443, "citrix": 18444, "kemp": 18445, "winrm": 18446}
 # The local stack's passphrase (tests/demo.py): the fixture's stack file is encrypted with it.
 LOCAL_PASSPHRASE = "aovpn-local-twins"
+
+
+def _ports() -> dict[str, int]:
+    """The fixed ports of the local stack, by the twin that serves them (a load balancer's kind, winrm)."""
+    ports: dict[str, int] = {}
+    for cluster in yaml.safe_load(LOCAL.read_text())["config"]["aovpn:clusters"]:
+        lb = cluster["loadBalancer"]
+        ports[lb["kind"]] = int(urlsplit(lb["url"]).port or 443)
+        for node in cluster["nodes"]:
+            if "management" in node:
+                ports["winrm"] = int(urlsplit(node["management"]["endpoint"]).port or 443)
+    return ports
 
 
 def _copy(path: Path, urls: dict[int, str], tls: Any) -> Project:
@@ -59,10 +72,10 @@ def _marked(twins: dict[str, Any]) -> dict[str, int]:
 def test_a_stack_written_by_the_earlier_release_refreshes_and_destroys(
     tmp_path: Path, twin_factory: Any, tls: Any
 ) -> None:
-    twins = {kind: twin_factory(kind) for kind in ("f5", "citrix", "kemp")}
+    twins = {kind: twin_factory(kind) for kind in kinds()}
     twins["winrm"] = twin_factory("winrm", nodes=["rras1", "rras2", "rras3"])
     assert set(_marked(twins).values()) == {0}
-    urls = {PORTS[kind]: twin.url for kind, twin in twins.items()}
+    urls = {port: twins[kind].url for kind, port in _ports().items()}
 
     # The appliances as the earlier release left them: the same stack provisioned with the current code
     # in a backend of its own (same project and stack name, so the same ownership marker).
