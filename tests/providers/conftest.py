@@ -21,22 +21,16 @@ def configured(cls: type[ApplianceObjectProvider], secrets: dict[str, str]) -> A
     return provider
 
 
-def _close_clients() -> None:
-    from providers.citrix import client as citrix
-    from providers.f5 import client as f5
-    from providers.kemp import client as kemp
-
-    for module in (f5, citrix, kemp):
-        module._CLIENTS.close_all()
-
-
 @pytest.fixture
 def contract_ctx(twin_factory: Callable[..., RunningTwin]) -> Iterator[Callable[[VendorCases], Ctx]]:
     """``contract_ctx(vendor_cases)``: a fresh twin of that vendor and the context its cases run in.
     The vendor clients of this process are closed (logged out) while the twin still runs."""
 
+    used: list[VendorCases] = []
+
     def make(vendor: VendorCases) -> Ctx:
-        twin = twin_factory(vendor.vendor)
+        used.append(vendor)
+        twin = twin_factory(vendor.vendor, app=vendor.app()) if vendor.app else twin_factory(vendor.vendor)
         assert twin.tls is not None
         device: dict[str, Any] = {
             "url": twin.url,
@@ -50,4 +44,5 @@ def contract_ctx(twin_factory: Callable[..., RunningTwin]) -> Iterator[Callable[
         )
 
     yield make
-    _close_clients()
+    for vendor in used:
+        vendor.clients.close_all()

@@ -105,32 +105,21 @@ def test_provider_contract(
         provider.create(dict(props))
 
 
-def test_every_object_provider_of_every_vendor_has_a_case() -> None:
+@pytest.mark.parametrize("vendor", VENDOR_CASES, ids=lambda v: v.vendor)
+def test_every_object_provider_of_every_vendor_has_a_case(vendor: VendorCases) -> None:
     import inspect
 
-    from providers.citrix import objects as citrix
     from providers.common.resource import ApplianceObjectProvider
-    from providers.f5 import objects as f5
-    from providers.kemp import objects as kemp
 
-    covered = {case.provider for vendor in VENDOR_CASES for case in vendor.cases}
-    abstract = {
-        "F5ObjectProvider",
-        "PersistenceProvider",
-        "NitroObjectProvider",
-        "BindingProvider",
-        "KempProvider",
-        "VsChildProvider",
-    }
-    missing: list[Any] = []
-    for module in (f5, citrix, kemp):
-        for name, cls in vars(module).items():
-            if (
-                inspect.isclass(cls)
-                and issubclass(cls, ApplianceObjectProvider)
-                and cls.__module__ == module.__name__
-                and name not in abstract
-                and cls not in covered
-            ):
-                missing.append(f"{module.__name__}.{name}")
+    covered = {case.provider for case in vendor.cases}
+    missing = [
+        f"{module.__name__}.{name}"
+        for module in vendor.provider_modules
+        for name, cls in vars(module).items()
+        if inspect.isclass(cls)
+        and issubclass(cls, ApplianceObjectProvider)
+        and cls.__module__ == module.__name__
+        and name not in vendor.abstract
+        and cls not in covered
+    ]
     assert not missing

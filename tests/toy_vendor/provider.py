@@ -10,6 +10,7 @@ import requests
 from providers.common.clients import PerProcess
 from providers.common.device import Device, SecretConfig
 from providers.common.errors import ApplianceError
+from providers.common.fields import Field, FieldMap
 from providers.common.http import make_session, transport_error
 from providers.common.resource import ApplianceObjectProvider
 from providers.common.resources import ApplianceResource, ObjectInputs, Opts
@@ -63,10 +64,17 @@ def client_for(device: Device, secrets: SecretConfig) -> ToyClient:
 
 
 class PoolProvider(ApplianceObjectProvider):
-    """A pool: ``{name, port, members}``; the owner marker is its description."""
+    """A pool: ``{name, port, members}``; the owner marker is its description. Its name map drives the
+    read and the create and update bodies, as every vendor's does."""
 
     object_type = "toy pool"
     property_keys = ("port", "members")
+    fields = FieldMap(
+        Field("name", "name"),
+        Field("port", "port"),
+        Field("members", "members", from_device=sorted),
+        Field("owner", "description", from_device=lambda v: v or None),
+    )
 
     def client(self, device: Device) -> ToyClient:
         return client_for(device, self._secrets)
@@ -76,23 +84,15 @@ class PoolProvider(ApplianceObjectProvider):
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         pool = client.call("GET", f"/api/pools/{props['name']}", what=self.label(props))
-        if pool is None:
-            return None
-        return {
-            "name": pool["name"],
-            "port": pool["port"],
-            "members": sorted(pool["members"]),
-            "owner": pool.get("description") or None,
-        }
+        return None if pool is None else self.fields.read(pool, props)
 
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        body = {"name": props["name"], "port": props["port"], "members": props["members"]}
-        client.call("POST", "/api/pools", {**body, "description": props["owner"]}, what=self.label(props))
+        client.call("POST", "/api/pools", self.fields.body(props), what=self.label(props))
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
     ) -> None:
-        body = {("description" if k == "owner" else k): v for k, v in changed.items()}
+        body = self.fields.body(props, changed)
         client.call("PATCH", f"/api/pools/{props['name']}", body, what=self.label(props))
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:

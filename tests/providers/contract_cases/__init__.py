@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
-from emulators.common import RunningTwin
+from emulators.common import RunningTwin, TwinApp
+from providers.common.clients import PerProcess
 from providers.common.device import Device
 from providers.common.resource import ApplianceObjectProvider
 
@@ -79,8 +81,16 @@ class VendorCases:
     password: str
     password_key: str
     cases: tuple[ContractCase, ...]
+    #: the modules of the vendor's object providers: each concrete one must have a case
+    provider_modules: tuple[ModuleType, ...]
+    #: the vendor's per-process clients, closed (logged out) after each case while the twin still runs
+    clients: PerProcess[Any]
+    #: base classes in those modules that are not object types themselves
+    abstract: frozenset[str] = frozenset()
     #: more secret config (key -> value), e.g. certificate PEMs
     secrets: Callable[[], dict[str, str]] = dict
+    #: the twin's app, for a twin that is not a package of emulators/ (default: ``emulators.<vendor>``)
+    app: Callable[[], TwinApp] | None = None
 
 
 @functools.cache
@@ -109,8 +119,9 @@ def fingerprint() -> str:
 
 def _registered() -> list[VendorCases]:
     from tests.providers.contract_cases import citrix, f5, kemp
+    from tests.toy_vendor import contract as toy
 
-    return [f5.VENDOR, citrix.VENDOR, kemp.VENDOR]
+    return [f5.VENDOR, citrix.VENDOR, kemp.VENDOR, toy.VENDOR]
 
 
 #: Every vendor the contract test runs (a new vendor: add its VendorCases here).

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from providers.citrix import client as clients_module
 from providers.citrix import objects as adc
+from providers.citrix import objects as objects_module
 from providers.citrix.client import args_query
 from tests.providers.contract_cases import (
     CERT_SECRET,
@@ -319,5 +321,8 @@ VENDOR = VendorCases(
     password="automation-pass",
     password_key="adcPassword",
     cases=CASES,
+    provider_modules=(objects_module,),
+    clients=clients_module._CLIENTS,
+    abstract=frozenset(["BindingProvider", "NitroObjectProvider"]),
     secrets=certificate_secrets,
 )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from providers.f5 import client as clients_module
 from providers.f5 import objects as f5
+from providers.f5 import objects as objects_module
 from providers.f5.client import object_path
 from tests.providers.contract_cases import (
     CERT_SECRET,
@@ -239,5 +241,8 @@ VENDOR = VendorCases(
     password="automation-pass",
     password_key="f5Password",
     cases=CASES,
+    provider_modules=(objects_module,),
+    clients=clients_module._CLIENTS,
+    abstract=frozenset(["F5ObjectProvider", "PersistenceProvider"]),
     secrets=certificate_secrets,
 )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from providers.kemp import client as clients_module
 from providers.kemp import objects as lm
+from providers.kemp import objects as objects_module
 from tests.providers.contract_cases import (
     CERT_SECRET,
     KEY_SECRET,
@@ -159,5 +161,8 @@ VENDOR = VendorCases(
     password="automation-pass",
     password_key="kempPassword",
     cases=CASES,
+    provider_modules=(objects_module,),
+    clients=clients_module._CLIENTS,
+    abstract=frozenset(["KempProvider", "VsChildProvider"]),
     secrets=certificate_secrets,
 )
