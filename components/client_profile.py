@@ -1,11 +1,10 @@
 """The client side of the IPsec policy, generated from the same declaration as the servers.
 
 Always On VPN clients must propose exactly the servers' custom policy or they fail with 13868
-(ERROR_IPSEC_IKE_POLICY_MATCH); a ProfileXML with a CryptographySuite but NativeProtocolType Automatic
-is reported to fail with 800, so IKEv2 is always emitted with a CryptographySuite
-(reference/rras_psrp.md §3). The CSP spells two values differently from the server cmdlets:
-server EncryptionMethod GCMAES128/GCMAES256 is CSP AES_GCM_128/AES_GCM_256, server IntegrityCheckMethod
-SHA1 is CSP SHA196; the CSP has no ``None`` at all.
+(ERROR_IPSEC_IKE_POLICY_MATCH); a ProfileXML with a CryptographySuite but NativeProtocolType Automatic is
+reported to fail with 800, so IKEv2 is always emitted with a CryptographySuite (docs/rras.md#client-profile).
+The CSP spells two values differently from the server cmdlets: server EncryptionMethod GCMAES128/GCMAES256 is
+CSP AES_GCM_128/AES_GCM_256, server IntegrityCheckMethod SHA1 is CSP SHA196; the CSP has no ``None`` at all.
 """
 
 from __future__ import annotations

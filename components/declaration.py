@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-# --- IPsec vocabulary (server-side spelling, reference/rras_psrp.md §1.2) -----------------------------
+# --- IPsec vocabulary (server-side spelling, docs/rras.md#accepted-values) -----------------------------
 ENCRYPTION_METHODS = ("DES", "DES3", "AES128", "AES192", "AES256", "GCMAES128", "GCMAES256")
 INTEGRITY_CHECK_METHODS = ("MD5", "SHA1", "SHA256", "SHA384")
 DH_GROUPS = ("None", "Group1", "Group2", "Group14", "ECP256", "ECP384", "Group24")
@@ -45,7 +45,7 @@ WEAK_VALUES: dict[str, frozenset[str]] = {
     "pfsGroup": frozenset({"None", "PFS1", "PFS2"}),
 }
 
-# MS-RRASM lifetime ranges (reference/rras_psrp.md §1.3).
+# MS-RRASM lifetime ranges (docs/rras.md#ranges-and-invalid-combinations).
 SA_LIFETIME_RANGE = (300, 17_279_999)
 SA_DATA_SIZE_MIN_KB = 1024
 
@@ -202,7 +202,8 @@ class Management(_Model):
 
     @model_validator(mode="after")
     def _transport(self) -> Management:
-        # reference/rras_psrp.md §4.2: over HTTP the message must be encrypted, which Basic cannot do.
+        # docs/rras.md#transport-and-message-encryption: over HTTP the message must be encrypted, which Basic
+        # cannot do.
         if self.endpoint.lower().startswith("http://") and self.auth == "basic":
             raise ValueError(
                 "Basic authentication is only allowed over HTTPS; use an https:// endpoint or "
@@ -431,7 +432,8 @@ def _ipsec_problems(policy: IpsecPolicy, allow_weak: bool) -> list[str]:
     cipher, auth = policy.cipher_transform_constants, policy.authentication_transform_constants
     if cipher.startswith("GCM") or auth.startswith("GCM"):
         # AES-GCM provides both ESP encryption and integrity: the two must name the same GCM variant
-        # (reference/rras_psrp.md §1.3; whether the cmdlet itself refuses a mismatch is unverified).
+        # (docs/rras.md#ranges-and-invalid-combinations; whether the cmdlet itself refuses a mismatch is
+        # unverified).
         if cipher != auth:
             problems.append(
                 "ipsec.cipherTransformConstants/authenticationTransformConstants: AES-GCM must be used "

@@ -183,7 +183,7 @@ def _sstp(
             **base,
             "name": monitor_name,
             "defaults_from": f"/Common/{monitor_type}",
-            # BIG-IP send strings carry literal \r\n escapes (reference/f5.md §2.4).
+            # BIG-IP send strings carry literal \r\n escapes (docs/f5.md#monitors).
             "send": f"HEAD {SSTP_URI} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: Close\\r\\n\\r\\n",
             "recv": SSTP_HEALTHY_STATUS,
             "interval": 5,

@@ -1,6 +1,7 @@
 """Which settings every RRAS node of a cluster needs, and the rolling restart that makes them effective.
 
-Per node, one resource per setting so a preview names it (reference/rras_psrp.md §1-2):
+Per node, one resource per setting so a preview names it (docs/rras.md#server-ipsec-policy,
+docs/rras.md#registry-values):
 - the IKEv2 custom IPsec policy (Set-VpnServerConfiguration -CustomPolicy), when IKEv2 is declared;
 - RemoteAccess\\Parameters\\Ikev2 EnableServerFragmentation = 1 when fragmentation is on (absent if off);
 - IKEEXT\\Parameters IkeNumEstablishedForInitialQuery when the load balancer translates the client
@@ -137,7 +138,8 @@ def build(
                 remote_access,
             )
             if offload:
-                # The load balancer's certificate hash, and RRAS's own SHA-1 hash gone (reference §2.4).
+                # The load balancer's certificate hash, and RRAS's own SHA-1 hash gone
+                # (docs/rras.md#sstp-tls-offload).
                 # Without offload both belong to RRAS's certificate binding and are left alone; when
                 # offload is switched off the admin hash stays, inert once isHashConfiguredByAdmin is gone.
                 value(

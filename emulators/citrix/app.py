@@ -1,14 +1,15 @@
 """The Citrix ADC twin's HTTP layer: NITRO routes, authentication and the response envelope.
 
-Every answer is ``{ "errorcode": 0, "message": "Done", "severity": "NONE"[, "<resource>": [...]] }``
-with NITRO's inner spacing (trap 4); GETs answer arrays even for one object, the bare envelope when
-nothing matches (trap 1), objects for singletons (nsmode, nsfeature, nsconfig, lbparameter; trap 2). Adds
-answer 201, updates, deletes, binds via PUT and actions 200, binds via POST 201, bulk arrays with failures
-207 (errorcode 1243, ``X-NITRO-ONERROR`` exit|continue|rollback), and appliance refusals 599 "Netscaler
-specific error" (trap 5). Paths tolerate ``//`` (the Go SDK's unbind URLs; trap 8); GET understands
-``args=``, ``filter=`` (AND, regular expressions), ``attrs=``, ``count=yes``, ``pagesize``/``pageno`` and
-``bulkbindings=yes``, plus ``<parent>_binding/<name>`` summaries and ``servicegroupbindings/<sg>`` (trap 10).
-"""
+Every answer is ``{ "errorcode": 0, "message": "Done", "severity": "NONE"[, "<resource>": [...]] }`` with
+NITRO's inner spacing (docs/citrix.md#response-formatting); GETs answer arrays even for one object, the bare
+envelope when nothing matches (docs/citrix.md#empty-results-and-singletons), objects for singletons (nsmode,
+nsfeature, nsconfig, lbparameter; docs/citrix.md#empty-results-and-singletons). Adds answer 201, updates,
+deletes, binds via PUT and actions 200, binds via POST 201, bulk arrays with failures 207 (errorcode 1243,
+``X-NITRO-ONERROR`` exit|continue|rollback), and appliance refusals 599 "Netscaler specific error"
+(docs/citrix.md#status-and-error-codes). Paths tolerate ``//`` (the Go SDK's unbind URLs;
+docs/citrix.md#methods-and-paths); GET understands ``args=``, ``filter=`` (AND, regular expressions),
+``attrs=``, ``count=yes``, ``pagesize``/``pageno`` and ``bulkbindings=yes``, plus ``<parent>_binding/<name>``
+summaries and ``servicegroupbindings/<sg>`` (docs/citrix.md#queries-and-binding-summaries)."""
 
 from __future__ import annotations
 
@@ -89,7 +90,8 @@ class CitrixApp:
 
     # -- routing -----------------------------------------------------------------------------------------
     def dispatch(self, request: Request, log: dict[str, Any]) -> Response:
-        path = "/" + "/".join(p for p in request.path.split("/") if p)  # tolerate // (trap 8)
+        # tolerate // (docs/citrix.md#methods-and-paths)
+        path = "/" + "/".join(p for p in request.path.split("/") if p)
         method = request.method.upper()
         if not path.startswith(PREFIX + "/"):
             raise NitroError(404, 1240, "Invalid nitro action or operation")
@@ -177,7 +179,8 @@ class CitrixApp:
         if resource in KINDS:
             if method == "POST" and name is None and action is None:
                 idempotent = query.get("idempotent") == "yes"
-                # an idempotent add of an existing object updates it and still answers 201 [? reference]
+                # an idempotent add of an existing object updates it and still answers 201 [? unconfirmed,
+                # docs/citrix.md#idempotent-adds]
                 return self._each(
                     request,
                     payload,
@@ -256,7 +259,7 @@ class CitrixApp:
     def _each(self, request: Request, payload: Any, apply: Callable[[Any], None], status: int) -> Response:
         """One object or a bulk array. A bulk with failures answers 207 Multi Status, errorcode 1243 and
         one ``response`` entry per object tried. ``X-NITRO-ONERROR``: ``exit`` stops at the first failure
-        (the default [? reference names the values, not the default]), ``continue`` tries every object,
+        (the default [? docs/citrix.md names the values, not the default]), ``continue`` tries every object,
         ``rollback`` undoes the whole bulk.
         """
         if not isinstance(payload, list):

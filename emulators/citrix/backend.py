@@ -1,19 +1,19 @@
 """The Citrix ADC twin's state and rules (NITRO config API subset for AOVPN load balancing).
 
 Objects (server, servicegroup, lbmonitor, lbvserver, lbgroup) and bindings (members, monitor bindings,
-vserver->servicegroup, persistency-group membership), global modes and the saved configuration, with
-the rules reference/citrix.md lists as fidelity traps: per-attribute output types (3), canonical case
-on output, immutable attributes refused with 599/278 (15), implicit IP-named servers that outlive their
-member binding and own their IP (9), monitor identity by (name, type) with its error codes (11, 12),
-one persistency group per vserver with member persistence locked (14), cascading servicegroup deletes
-(17), ``configchanged`` flipping with writes and saves (18), idempotent adds (7), sessions with idle
-expiry (6). SSL for SSTP (trap 20): systemfiles addressed by location (on disk: they survive a reboot
-without a save), PEM cert-keys read with ``cryptography`` (serial, subject, days to expiration, key
-match, same contents under two names refused), update/link actions, certificate bindings to SSL
-vservers only, the SSL feature's "SSL feature disabled" note. Also global features, ``lbparameter``
-(``allowboundsvcremoval``), enable/disable and unset actions, ``servicegroupbindings``.
+vserver->servicegroup, persistency-group membership), global modes and the saved configuration, with the rules
+docs/citrix.md#twin-fidelity-index lists: per-attribute output types, canonical case on output, immutable
+attributes refused with 599/278, implicit IP-named servers that outlive their member binding and own their IP,
+monitor identity by (name, type) with its error codes, one persistency group per vserver with member
+persistence locked, cascading servicegroup deletes, ``configchanged`` flipping with writes and saves,
+idempotent adds, sessions with idle expiry. SSL for SSTP (docs/citrix.md#ssl-for-sstp): systemfiles addressed
+by location (on disk: they survive a reboot without a save), PEM cert-keys read with ``cryptography`` (serial,
+subject, days to expiration, key match, same contents under two names refused), update/link actions,
+certificate bindings to SSL vservers only, the SSL feature's "SSL feature disabled" note. Also global
+features, ``lbparameter`` (``allowboundsvcremoval``), enable/disable and unset actions,
+``servicegroupbindings``.
 
-Where the reference marks a fact [uncertain] the twin's choice is marked ``[?]`` next to the code.
+Where docs/citrix.md marks a fact unconfirmed the twin's choice is marked ``[?]`` next to the code.
 
 This module composes the concerns, moto style: ``tables`` (the schema), ``sessions`` (logins, idle
 expiry), ``objects`` (server, servicegroup, lbmonitor, lbvserver, lbgroup; one vserver per IP address,

@@ -27,7 +27,8 @@ class CitrixBase(TwinBackend):
         return obj
 
     def _apply_group_persistence(self, group_name: str) -> None:
-        """The group's persistence replaces its members' own (reference/citrix.md §4) [believed on GET]."""
+        """The group's persistence replaces its members' own (docs/citrix.md#persistency-groups) [believed on
+        GET]."""
         group = self.running["lbgroup"][group_name]
         # a group without persistence (or with vserver-level persistency) leaves its members their own
         members_own = group["persistencetype"] == "NONE" or group["usevserverpersistency"] == "ENABLED"

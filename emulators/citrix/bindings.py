@@ -1,10 +1,11 @@
 """Citrix twin bindings: servicegroup members, monitor bindings, vserver->servicegroup, lbgroup membership.
 
-Members bound by IP create IP-named servers that outlive them (reference/citrix.md, trap 9); duplicate
-bindings answer 409/273 without a bracket (trap 4); one persistency group per vserver (trap 14);
-``servicegroupbindings`` (trap 10), bulk binding reads and ``<parent>_binding`` summaries; member
-enable/disable. The certificate binding's own handler is in ``emulators.citrix.certificates``.
-"""
+Members bound by IP create IP-named servers that outlive them (docs/citrix.md,
+docs/citrix.md#service-group-members); duplicate bindings answer 409/273 without a bracket
+(docs/citrix.md#response-formatting); one persistency group per vserver (docs/citrix.md#persistency-groups);
+``servicegroupbindings`` (docs/citrix.md#queries-and-binding-summaries), bulk binding reads and
+``<parent>_binding`` summaries; member enable/disable. The certificate binding's own handler is in
+``emulators.citrix.certificates``."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ class BindingsMixin(CitrixBase):
                 (n for n, s in self.running["server"].items() if s.get("ipaddress") == address), None
             )
             if server is None:
-                # binding by IP creates a server named after the IP, which outlives the binding (trap 9)
+                # binding by IP creates a server named after the IP, which outlives the binding
+                # (docs/citrix.md#service-group-members)
                 server = address
                 self.running["server"][server] = {
                     **copy.deepcopy(KINDS["server"].defaults),
@@ -305,7 +307,8 @@ class BindingsMixin(CitrixBase):
         """``GET /config/servicegroupbindings/<sg>``: the vservers a group serves.
 
         An unbound group still answers one entry carrying only its name: Terraform drops a servicegroup
-        from state when the key is absent (trap 10) [? exact fields of that entry].
+        from state when the key is absent (docs/citrix.md#queries-and-binding-summaries) [? exact fields of
+        that entry].
         """
         with self.lock:
             self._require("servicegroup", group, "serviceGroupName")

@@ -1,4 +1,5 @@
-"""Citrix twin SSL for SSTP (reference/citrix.md, trap 20): systemfiles, sslcertkeys, certificate bindings.
+"""Citrix twin SSL for SSTP (docs/citrix.md, docs/citrix.md#ssl-for-sstp): systemfiles, sslcertkeys,
+certificate bindings.
 
 Systemfiles are addressed by location and live on disk (they survive a reboot without a save); PEM
 cert-keys are read with ``cryptography`` (serial, subject, days to expiration, key match, the same
@@ -43,7 +44,7 @@ class SslMixin(CitrixBase):
             raise NitroError(599, 1643, "File size exceeds the limit of 2 MB")
         path = _file_path(str(body["filelocation"]), str(body["filename"]))
         with self.lock:
-            if path in self.running["files"]:  # even with idempotent=yes (reference/citrix.md, systemfile)
+            if path in self.running["files"]:  # even with idempotent=yes (docs/citrix.md#ssl-for-sstp)
                 raise NitroError(409, 1642, "Cannot create output file. File already exists")
             self.running["files"][path] = base64.b64encode(content).decode()
             # a file is on the appliance's disk, not in ns.conf: it survives a reboot without a save and
@@ -176,7 +177,7 @@ class SslMixin(CitrixBase):
 
         ``update`` replaces the certificate (and key) in place, so bindings stay. A real appliance also
         refuses a new certificate for another domain unless ``nodomaincheck`` is true; the twin does not
-        check domains [?: its error code is not in the reference].
+        check domains [?: its error code is not in docs/citrix.md].
         """
         if action not in ("update", "link", "unlink"):
             raise NitroError(400, 1240, "Invalid nitro action or operation")
@@ -235,7 +236,8 @@ class SslMixin(CitrixBase):
         self.running["ssl_bindings"].append({"vservername": vserver_name, "certkeyname": body["certkeyname"]})
 
     def ssl_feature_note(self, resource: str, entries: list[Obj]) -> list[Obj]:
-        """SSL entities read back ``"value": "SSL feature disabled"`` while the feature is off (trap 20)."""
+        """SSL entities read back ``"value": "SSL feature disabled"`` while the feature is off
+        (docs/citrix.md#ssl-for-sstp)."""
         if "SSL" in self.running["features"] or resource not in ("lbvserver", "servicegroup"):
             return entries
         return [

@@ -1,10 +1,9 @@
 """NITRO's errors: an HTTP status, an errorcode and a message with CLI-style bracketed details.
 
-reference/citrix.md §3 (status/code table) and fidelity traps 4-5: 404/258 missing, 409/273 duplicate
-(bindings without a bracket), 409/1335 server IP taken, 400 for argument-shape errors (1074, 1092,
-1093, 1095), 599 "Netscaler specific error" for 278 (invalid/immutable argument) and other appliance
-refusals, 401 for authentication (354, 444).
-"""
+docs/citrix.md#status-and-error-codes and docs/citrix.md#response-formatting: 404/258 missing, 409/273
+duplicate (bindings without a bracket), 409/1335 server IP taken, 400 for argument-shape errors (1074, 1092,
+1093, 1095), 599 "Netscaler specific error" for 278 (invalid/immutable argument) and other appliance refusals,
+401 for authentication (354, 444)."""
 
 from __future__ import annotations
 

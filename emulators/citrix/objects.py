@@ -1,10 +1,12 @@
 """Citrix twin objects: server, servicegroup, lbmonitor, lbvserver, lbgroup (add, set, rm, get, unset).
 
-Canonical case on output, immutable attributes refused with 599/278 (reference/citrix.md, trap 15),
-servers owning their IP (trap 9), monitor identity by (name, type) (traps 11, 12), idempotent adds
-(trap 7), cascading servicegroup deletes (trap 17), member persistence locked by a persistency group
-(trap 14), enable/disable (trap 21), one addressable lbvserver per IP address, port and transport.
-"""
+Canonical case on output, immutable attributes refused with 599/278 (docs/citrix.md,
+docs/citrix.md#virtual-servers-and-runtime-state), servers owning their IP
+(docs/citrix.md#service-group-members), monitor identity by (name, type) (docs/citrix.md#monitors), idempotent
+adds (docs/citrix.md#idempotent-adds), cascading servicegroup deletes (docs/citrix.md#deletes-that-cascade),
+member persistence locked by a persistency group (docs/citrix.md#persistency-groups), enable/disable
+(docs/citrix.md#virtual-servers-and-runtime-state), one addressable lbvserver per IP address, port and
+transport."""
 
 from __future__ import annotations
 
@@ -131,7 +133,7 @@ class ObjectsMixin(CitrixBase):
         if resource == "lbmonitor":
             if _seconds(obj["interval"], obj["units3"]) <= _seconds(obj["resptimeout"], obj["units4"]):
                 raise NitroError(599, 2128, "Monitor interval must be greater than response timeout")
-            # 60 SEC and other whole minutes read back in minutes (reference/citrix.md, Ansible #324)
+            # 60 SEC and other whole minutes read back in minutes (docs/citrix.md#monitors)
             for value_key, unit_key in (("interval", "units3"), ("downtime", "units2")):
                 if obj[unit_key] == "SEC" and int(obj[value_key]) >= 60 and int(obj[value_key]) % 60 == 0:
                     obj[value_key], obj[unit_key] = int(obj[value_key]) // 60, "MIN"
@@ -272,7 +274,7 @@ class ObjectsMixin(CitrixBase):
             return out
 
     def _check_group_update(self, name: str, current: Obj, fields: Obj) -> None:
-        """A persistency group's own rules on PUT (reference/citrix.md, lbgroup error table)."""
+        """A persistency group's own rules on PUT (docs/citrix.md#persistency-groups)."""
         persistence = {"persistencetype", "timeout", "persistmask", "v6persistmasklen"} & set(fields)
         vserver_level = fields.get("usevserverpersistency", current.get("usevserverpersistency"))
         if persistence and vserver_level == "ENABLED" and fields.get("persistencetype") != "NONE":
@@ -295,7 +297,7 @@ class ObjectsMixin(CitrixBase):
         """``server|lbvserver?action=enable|disable``: the object goes in or out of service.
 
         A disabled vserver reads back ``curstate``/``effectivestate`` ``OUT OF SERVICE`` (Terraform derives
-        its ``state`` attribute from ``curstate``; trap 21).
+        its ``state`` attribute from ``curstate``; docs/citrix.md#virtual-servers-and-runtime-state).
         """
         kind = KINDS[resource]
         name = body.get(kind.key) if isinstance(body, dict) else None

@@ -1,4 +1,5 @@
-"""Citrix twin sessions: NITRO logins, per-session idle expiry (reference/citrix.md, trap 6), logout.
+"""Citrix twin sessions: NITRO logins, per-session idle expiry (docs/citrix.md,
+docs/citrix.md#authentication-and-sessions), logout.
 
 Runtime-only state: a reboot drops every session (``on_reboot``); ``expire_sessions`` is the admin
 route that idles them all out at once.

@@ -1,8 +1,8 @@
 """Citrix twin system settings: modes, features, lbparameter, save ns config and ``configchanged``.
 
-Modes and features answer one object (reference/citrix.md, trap 2); ``configchanged`` flips with writes
-and saves (trap 18); a save while another runs is refused with 293.
-"""
+Modes and features answer one object (docs/citrix.md, docs/citrix.md#empty-results-and-singletons);
+``configchanged`` flips with writes and saves (docs/citrix.md#saving-the-configuration); a save while another
+runs is refused with 293."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ class SystemMixin(CitrixBase):
             self.saving.release()
 
     def features(self) -> Obj:
-        """``GET /config/nsfeature``: one object (trap 2), booleans per feature plus the list of those on."""
+        """``GET /config/nsfeature``: one object (docs/citrix.md#empty-results-and-singletons), booleans per
+        feature plus the list of those on."""
         with self.lock:
             enabled = set(self.running["features"])
             out: Obj = {"feature": [f for f in FEATURES if f in enabled]}

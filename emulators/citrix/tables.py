@@ -1,9 +1,9 @@
 """The Citrix twin's schema: which NITRO resources exist, what each accepts, and how it renders.
 
-Per-attribute output types (reference/citrix.md, trap 3), enums in canonical case, the attributes that
-cannot change (trap 15), factory modes and features, and the binding and binding-summary tables the
-app routes by. Data only: the rules that use these tables live in the backend mixins.
-"""
+Per-attribute output types (docs/citrix.md, docs/citrix.md#attribute-types-and-case), enums in canonical case,
+the attributes that cannot change (docs/citrix.md#virtual-servers-and-runtime-state), factory modes and
+features, and the binding and binding-summary tables the app routes by. Data only: the rules that use these
+tables live in the backend mixins."""
 
 from __future__ import annotations
 
@@ -74,7 +74,8 @@ MODE_ALIASES = {
     "tcpbuffering": "TCPB",
     "macbasedforwarding": "MBF",
 }
-FACTORY_MODES = ["FR", "L3", "Edge", "USNIP", "PMTUD"]  # [believed] (reference/citrix.md, nsmode)
+# [believed] (docs/citrix.md#global-modes-and-features)
+FACTORY_MODES = ["FR", "L3", "Edge", "USNIP", "PMTUD"]
 FEATURES = (
     "WL",
     "SP",
@@ -121,9 +122,9 @@ FEATURES = (
     "BOT",
     "APIGateway",
 )
-# Which features a fresh appliance has on is not in the reference: LB and SSL on is this twin's reading [?].
+# Which features a fresh appliance has on is not in docs/citrix.md: LB and SSL on is this twin's reading [?].
 FACTORY_FEATURES = ["LB", "SSL"]
-SSL_SERVICE_TYPES = ("SSL", "SSL_TCP")  # entities that need the SSL feature (trap 20)
+SSL_SERVICE_TYPES = ("SSL", "SSL_TCP")  # entities that need the SSL feature (docs/citrix.md#ssl-for-sstp)
 #: The transport a vserver of each service type listens on; two addressable vservers clash on the same
 #: traffic domain, IP address, port and transport. UDP and TCP vservers may share an IP:port (DNS over UDP
 #: and over TCP on one VIP :53 is the documented NetScaler pattern); ANY takes both [?: the family rule

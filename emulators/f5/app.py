@@ -1,10 +1,10 @@
 """The BIG-IP twin's HTTP layer: iControl REST routes, authentication, JSON envelopes.
 
-Thin on purpose: it authenticates (token, Basic, none), parses JSON, strips trailing slashes (f5-sdk
-adds them, trap 3), dispatches to ``F5Backend`` and renders results and errors the way BIG-IP does:
-200 with the object on create, 200 with an empty body on delete (trap 4), JSON errors of the two
-families, the management httpd's HTML page for a bad Basic password (trap 13).
-"""
+Thin on purpose: it authenticates (token, Basic, none), parses JSON, strips trailing slashes (f5-sdk adds
+them, docs/f5.md#urls-and-selflink), dispatches to ``F5Backend`` and renders results and errors the way BIG-IP
+does: 200 with the object on create, 200 with an empty body on delete (docs/f5.md#create-and-delete-answers),
+JSON errors of the two families, the management httpd's HTML page for a bad Basic password
+(docs/f5.md#error-bodies)."""
 
 from __future__ import annotations
 
@@ -197,7 +197,8 @@ class F5App:
         if tm_path == "net/self":
             return {
                 "kind": "tm:net:self:selfcollectionstate",
-                # query options echoed like on every collection (trap 16); a self IP has no subcollections
+                # query options echoed like on every collection (docs/f5.md#query-options); a self IP has no
+                # subcollections
                 "selfLink": _self_link("https://localhost/mgmt/tm/net/self", query),
                 "items": [
                     {

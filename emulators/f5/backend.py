@@ -1,16 +1,21 @@
 """The BIG-IP twin's state and rules: objects, references, side effects, tokens, files, transactions.
 
-The HTTP layer (app.py) turns requests into calls of ``F5Backend.handle`` and renders what it returns
-or raises. Everything that makes a BIG-IP a BIG-IP lives here (reference/f5.md, fidelity traps):
+The HTTP layer (app.py) turns requests into calls of ``F5Backend.handle`` and renders what it returns or
+raises. Everything that makes a BIG-IP a BIG-IP lives here (docs/f5.md#twin-fidelity-index):
 
-- objects per collection keyed by full path, stamped with a device-global ``generation`` (trap 10);
-- built-in parents that exist from the factory and cannot be deleted (trap 6);
-- references checked at write time, "in use" refusals with mcpd's codes (trap 12);
+- objects per collection keyed by full path, stamped with a device-global ``generation``
+(docs/f5.md#the-generation-counter);
+- built-in parents that exist from the factory and cannot be deleted (docs/f5.md#built-in-parents);
+- references checked at write time, "in use" refusals with mcpd's codes
+(docs/f5.md#references-and-in-use-refusals);
 - side effects: an address-named pool member creates a node that stays behind, a virtual creates its
-  virtual-address that goes away with the last virtual using it (trap 11);
-- list properties replace the whole list on PATCH, read-only keys ignored on PUT (trap 9);
-- tokens with their lifetime, the 36000 s ceiling and the 100-per-user cap (trap 14);
-- transactions queued and applied atomically (trap 15); ``save sys config``, ``config-sync``.
+  virtual-address that goes away with the last virtual using it
+  (docs/f5.md#implicit-nodes-and-virtual-addresses);
+- list properties replace the whole list on PATCH, read-only keys ignored on PUT
+(docs/f5.md#list-properties-and-read-only-keys);
+- tokens with their lifetime, the 36000 s ceiling and the 100-per-user cap (docs/f5.md#tokens);
+- transactions queued and applied atomically (docs/f5.md#transactions-save-and-config-sync); ``save sys
+config``, ``config-sync``.
 
 ``F5Backend`` composes one mixin per concern, as moto composes its large backends: ``store`` (objects,
 generations, rendering, query options, references), ``ltm`` (writes, sub-collections, side effects),

@@ -1,10 +1,9 @@
 """The errors a BIG-IP answers with, in its two JSON families plus the management httpd's HTML 401.
 
-reference/f5.md §3: configuration errors come from mcpd/icrd as
-``{"code", "message": "<8 hex>:<severity>: text", "errorStack": [], "apiError": n}``; authentication and
-routing errors come from restjavad as ``{"code", "message", "referer", "restOperationId",
-"kind": ":resterrorresponse"}``. A bad Basic password is answered by httpd with an HTML page.
-"""
+docs/f5.md#error-bodies: configuration errors come from mcpd/icrd as ``{"code", "message": "<8
+hex>:<severity>: text", "errorStack": [], "apiError": n}``; authentication and routing errors come from
+restjavad as ``{"code", "message", "referer", "restOperationId", "kind": ":resterrorresponse"}``. A bad Basic
+password is answered by httpd with an HTML page."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """Writes on the BIG-IP twin: create, modify and delete of objects and of their sub-collections.
 
-Everything a write must do the way mcpd does it (reference/f5.md, fidelity traps): names and partitions
-checked, unknown keys refused, list properties (``members``, ``profiles``) replacing the whole list on
-PATCH and read-only keys ignored on PUT (trap 9), built-ins undeletable (trap 6), "in use" refusals
-(trap 12), and the side effects (trap 11): an address-named pool member creates a node that stays
-behind, a virtual creates its virtual-address that goes away with the last virtual using it.
-"""
+Everything a write must do the way mcpd does it (docs/f5.md#twin-fidelity-index): names and partitions
+checked, unknown keys refused, list properties (``members``, ``profiles``) replacing the whole list on PATCH
+and read-only keys ignored on PUT (docs/f5.md#list-properties-and-read-only-keys), built-ins undeletable
+(docs/f5.md#built-in-parents), "in use" refusals (docs/f5.md#references-and-in-use-refusals), and the side
+effects (docs/f5.md#implicit-nodes-and-virtual-addresses): an address-named pool member creates a node that
+stays behind, a virtual creates its virtual-address that goes away with the last virtual using it."""
 
 from __future__ import annotations
 
@@ -142,7 +142,8 @@ class LtmObjects(ObjectStore):
     def _apply_subs(
         self, collection: str, full: str, obj: Obj, subs: dict[str, Any], *, creating: bool
     ) -> None:
-        """An inline list (``members``, ``profiles``) replaces the whole sub-collection (trap 9)."""
+        """An inline list (``members``, ``profiles``) replaces the whole sub-collection
+        (docs/f5.md#list-properties-and-read-only-keys)."""
         for sub, items in subs.items():
             if items is None:
                 items = []
@@ -248,7 +249,8 @@ class LtmObjects(ObjectStore):
 
     def _side_effects_modified(self, collection: str, full: str, old: Obj | None, new: Obj) -> None:
         if collection == "ltm/pool":
-            # An address-named member creates a node of that name, left behind when the member goes (trap 11).
+            # An address-named member creates a node of that name, left behind when the member goes
+            # (docs/f5.md#implicit-nodes-and-virtual-addresses).
             for member_path, member in new["_sub"].get("members", {}).items():
                 partition, name = split_path(member_path)
                 node_name, _ = member_address(name)

@@ -1,10 +1,9 @@
 """How the ltm object types behave: validation, echo normalisation and references per type.
 
-The ``ObjectType`` subclasses for the ltm collections the twin serves (node, pool and its members,
-monitors, persistence and other profiles, client-ssl, virtual server and its profiles), as
-reference/f5.md §2 and its fidelity traps 5-12 describe them. Their defaults and built-ins are in
-``tables``; what all types share is in ``types``.
-"""
+The ``ObjectType`` subclasses for the ltm collections the twin serves (node, pool and its members, monitors,
+persistence and other profiles, client-ssl, virtual server and its profiles), as
+docs/f5.md#objects-and-endpoints and docs/f5.md#requests-and-responses describe them. Their defaults and
+built-ins are in ``tables``; what all types share is in ``types``."""
 
 from __future__ import annotations
 
@@ -67,7 +66,8 @@ def _check_admin_state(item: str, props: Obj) -> None:
 
 def _render_state(obj: Obj) -> Obj:
     """Admin state as the runtime shows it: ``user-up`` reads back as ``unchecked`` (no monitor verdict in
-    the twin) and an enabled object under a monitor as ``monitor-enabled`` (reference/f5.md §2.3)."""
+    the twin) and an enabled object under a monitor as ``monitor-enabled``
+    (docs/f5.md#pool-members-and-admin-states)."""
     out = dict(obj)
     if out.get("state") == "user-up":
         out["state"] = "unchecked"
@@ -97,7 +97,8 @@ def monitor_expression(backend: ObjectStore, item: str, value: Any, partition: s
     for name in names:
         if backend.find(MONITOR_TYPES, name) is None:
             raise F5Error(400, f"01020036:3: The requested monitor ({name}) was not found.")
-    # BIG-IP re-renders the expression with a trailing space (trap 8).
+    # BIG-IP re-renders the expression with a trailing space
+    # (docs/f5.md#echoed-values-differ-from-what-was-sent).
     return echo + " ", names
 
 
@@ -114,7 +115,8 @@ class PoolType(ObjectType):
             if echo:
                 props["monitor"] = echo
             else:
-                del props["monitor"]  # "no monitor" is an absent key on echo (trap 7)
+                # "no monitor" is an absent key on echo (docs/f5.md#echoed-values-differ-from-what-was-sent)
+                del props["monitor"]
         for key in ("slowRampTime", "reselectTries", "minActiveMembers", "queueDepthLimit", "queueTimeLimit"):
             if key in props:
                 props[key] = _int(item, key, props[key])
@@ -200,7 +202,9 @@ class ParentedType(ObjectType):
                 value = str(props[key])
                 if not (value.isdigit() or value == "indefinite"):
                     raise BadValue(f'01070734:3: Configuration error: invalid {key} "{value}" in {item}')
-                props[key] = value  # persistence timeouts are strings on echo (trap 8)
+                # persistence timeouts are strings on echo
+                # (docs/f5.md#echoed-values-differ-from-what-was-sent)
+                props[key] = value
         return self.after_checks(backend, item, props)
 
     def after_checks(self, backend: ObjectStore, item: str, props: Obj) -> Obj:
@@ -251,7 +255,7 @@ class ClientSslType(ParentedType):
                 fixed.append(entry)
             props["certKeyChain"] = fixed
             if fixed:
-                # The legacy top-level properties mirror the first entry (reference/f5.md §2.6).
+                # The legacy top-level properties mirror the first entry (docs/f5.md#client-ssl-profiles).
                 props["cert"], props["key"] = fixed[0]["cert"], fixed[0]["key"]
         for entry in props.get("certKeyChain") or []:
             if backend.find(("sys/file/ssl-cert",), entry["cert"]) is None:
@@ -289,10 +293,12 @@ class VirtualType(ObjectType):
                 "mask", "255.255.255.255" if ":" not in address else "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
             )
         )
-        props["mask"] = {"0.0.0.0": "any", "::": "any6"}.get(mask, mask)  # trap 8 (terraform #919)
+        # docs/f5.md#echoed-values-differ-from-what-was-sent (terraform #919)
+        props["mask"] = {"0.0.0.0": "any", "::": "any6"}.get(mask, mask)
         props["ipProtocol"] = _enum(item, "ipProtocol", props.get("ipProtocol", "tcp"), IP_PROTOCOLS)
         for flag_on, flag_off in (("enabled", "disabled"), ("vlansEnabled", "vlansDisabled")):
-            # presence booleans: exactly one of the pair is shown (trap 8)
+            # presence booleans: exactly one of the pair is shown
+            # (docs/f5.md#echoed-values-differ-from-what-was-sent)
             if props.get(flag_off) is True:
                 props.pop(flag_on, None)
             else:
@@ -301,7 +307,8 @@ class VirtualType(ObjectType):
                     props["enabled"] = True
             if props.get(flag_on) is False:
                 props.pop(flag_on)
-        # pool / persist / fallback: null or "" means none and the key disappears (trap 7)
+        # pool / persist / fallback: null or "" means none and the key disappears
+        # (docs/f5.md#echoed-values-differ-from-what-was-sent)
         pool = props.get("pool")
         if pool in (None, "", "none"):
             props.pop("pool", None)
@@ -405,7 +412,7 @@ class ProfileItemType(ObjectType):
 class PolicyItemType(ObjectType):
     """A virtual's policy (subcollection ``policies``). The twin serves no ``ltm/policy`` objects, so any
     policy named is not found, as on a BIG-IP that has no such policy; ``"policies": null`` or ``[]`` (what
-    terraform always sends, reference/f5.md §7) means none."""
+    terraform always sends, docs/f5.md#echoed-values-differ-from-what-was-sent) means none."""
 
     def normalise(self, backend: ObjectStore, full_path: str, props: Obj, creating: bool) -> Obj:
         raise F5Error(400, f"01020036:3: The requested policy ({full_path}) was not found.")

@@ -1,10 +1,10 @@
 """iControl REST addressing and query options: ``~Partition~name`` paths, selfLinks, ``$filter``.
 
 What every answer shares, whichever object it is about: the TMOS version every ``selfLink`` carries
-(``https://localhost/...?<query options>&ver=<version>``, trap 2), full paths written with tildes in URLs
-(trap 17), and the query options a GET honours (reference/f5.md §5, trap 16): ``expandSubcollections``,
-``$filter=partition eq X`` and ``$select`` (the last is applied by the object store).
-"""
+(``https://localhost/...?<query options>&ver=<version>``, docs/f5.md#urls-and-selflink), full paths written
+with tildes in URLs (docs/f5.md#query-options), and the query options a GET honours (docs/f5.md#query-options,
+docs/f5.md#query-options): ``expandSubcollections``, ``$filter=partition eq X`` and ``$select`` (the last is
+applied by the object store)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _untilde(segment: str) -> str:
 
 
 def _self_link(link: str, query: dict[str, str] | None) -> str:
-    """selfLink echoes the request's query options before ``ver`` (reference/f5.md §3)."""
+    """selfLink echoes the request's query options before ``ver`` (docs/f5.md#urls-and-selflink)."""
     from urllib.parse import quote
 
     extra = "".join(

@@ -1,13 +1,13 @@
 """The BIG-IP twin's object store: objects by collection and full path, generations, rendering, references.
 
 Objects live in the running configuration per collection, keyed by full path (``/Common/x``), each stamped
-with the device-global ``generation`` of its last change (trap 10); sub-collections (pool members,
-virtual profiles) live inside their parent under ``_sub``. This module renders objects and collections
-the way a GET answers them (kind, ``selfLink``, ``<sub>Reference`` links, trap 2, 5, 8) with the query
-options BIG-IP honours on every collection and object it serves: ``expandSubcollections=true``,
-``$filter=partition eq X`` and ``$select`` (reference/f5.md §5, trap 16), and it finds who references an
-object ("in use" refusals with mcpd's codes, trap 12). The writes are in ``ltm``.
-"""
+with the device-global ``generation`` of its last change (docs/f5.md#the-generation-counter); sub-collections
+(pool members, virtual profiles) live inside their parent under ``_sub``. This module renders objects and
+collections the way a GET answers them (kind, ``selfLink``, ``<sub>Reference`` links,
+docs/f5.md#urls-and-selflink, 5, 8) with the query options BIG-IP honours on every collection and object it
+serves: ``expandSubcollections=true``, ``$filter=partition eq X`` and ``$select`` (docs/f5.md#query-options,
+docs/f5.md#query-options), and it finds who references an object ("in use" refusals with mcpd's codes,
+docs/f5.md#references-and-in-use-refusals). The writes are in ``ltm``."""
 
 from __future__ import annotations
 
@@ -227,7 +227,8 @@ class ObjectStore(TwinBackend):
         for entry in self._sub_items(collection, full, obj, sub):
             if entry["fullPath"] == item:
                 if query:
-                    # a GET of the item itself echoes its query options like any object (§3)
+                    # a GET of the item itself echoes its query options like any object
+                    # (docs/f5.md#requests-and-responses)
                     entry["selfLink"] = _self_link(entry["selfLink"].split("?", 1)[0], query)
                 return entry
         raise NotFound(self._sub_spec(collection, sub).display, item)

@@ -86,7 +86,8 @@ class SysConfig(TwinBackend):
         ]
         return {
             "kind": "tm:cm:device-group:device-groupcollectionstate",
-            # query options echoed like on every collection (trap 16); the devices subcollection of a
+            # query options echoed like on every collection (docs/f5.md#query-options); the devices
+            # subcollection of a
             # device group (devicesReference) is not modelled, so expandSubcollections has nothing to add [?]
             "selfLink": _self_link("https://localhost/mgmt/tm/cm/device-group", query),
             "items": items,

@@ -1,9 +1,9 @@
 """The table of every collection the BIG-IP twin serves: kinds, defaults, accepted keys and built-ins.
 
-``make_types()`` builds one ``ObjectType`` per collection (reference/f5.md §2, traps 5-8): the ltm
-objects (node, pool and members, monitors, persistence, profiles, virtual server and its profiles,
-virtual-address) and the sys objects (certificates and keys, as crypto objects and as files).
-"""
+``make_types()`` builds one ``ObjectType`` per collection (docs/f5.md#objects-and-endpoints,
+docs/f5.md#echoed-values-differ-from-what-was-sent): the ltm objects (node, pool and members, monitors,
+persistence, profiles, virtual server and its profiles, virtual-address) and the sys objects (certificates and
+keys, as crypto objects and as files)."""
 
 from __future__ import annotations
 

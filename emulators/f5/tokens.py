@@ -1,10 +1,9 @@
 """Authentication on the BIG-IP twin: local users, login tokens and their lifetime rules.
 
-Basic credentials are checked against the seeded users; ``POST /mgmt/shared/authn/login`` issues a token
-in BIG-IP's exact reply shape; tokens live 1200 s, can be extended by PATCH up to 36000 s, and a normal
-user may hold at most 100 (``admin`` excepted) (reference/f5.md §1, trap 14). Tokens are runtime state:
-a reboot drops them.
-"""
+Basic credentials are checked against the seeded users; ``POST /mgmt/shared/authn/login`` issues a token in
+BIG-IP's exact reply shape; tokens live 1200 s, can be extended by PATCH up to 36000 s, and a normal user may
+hold at most 100 (``admin`` excepted) (docs/f5.md#authentication, docs/f5.md#tokens). Tokens are runtime
+state: a reboot drops them."""
 
 from __future__ import annotations
 

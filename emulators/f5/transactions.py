@@ -1,4 +1,5 @@
-"""Transactions on the BIG-IP twin: commands queued, then applied all or nothing (trap 15).
+"""Transactions on the BIG-IP twin: commands queued, then applied all or nothing
+(docs/f5.md#transactions-save-and-config-sync).
 
 ``POST /mgmt/tm/transaction`` opens one; a write carrying ``X-F5-REST-Coordination-Id`` is queued (the
 reply is the command, kind ``tm:transaction:commandsstate``, not the object) and nothing is visible until

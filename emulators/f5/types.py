@@ -1,10 +1,11 @@
 """The vocabulary of the BIG-IP object types: the ``ObjectType`` base, names, paths and value checks.
 
-Each ``ObjectType`` describes one iControl REST collection (``ltm/pool``...) the way reference/f5.md
-§2 and its fidelity traps 5-12 describe it: the exact ``kind``, the defaults a GET adds, the properties
-a write may carry (anything else is refused like icrd refuses it), how values are normalised on echo
-(strings for timeouts, ``/Common/`` prefixes, monitor expressions with a trailing space, ``any`` masks),
-and which other objects it references (for "in use" refusals and missing-reference errors).
+Each ``ObjectType`` describes one iControl REST collection (``ltm/pool``...) the way
+docs/f5.md#objects-and-endpoints and docs/f5.md#requests-and-responses describe it: the exact ``kind``, the
+defaults a GET adds, the properties a write may carry (anything else is refused like icrd refuses it), how
+values are normalised on echo (strings for timeouts, ``/Common/`` prefixes, monitor expressions with a
+trailing space, ``any`` masks), and which other objects it references (for "in use" refusals and
+missing-reference errors).
 
 This module holds what every type shares (the base class, the collection groups, full-path and
 address parsing, the value checks); ``ltm_types`` holds the behaviour of the ltm types (node, pool,
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 
-#: Properties every object accepts and echoes (read-only ones are ignored on PUT/PATCH, trap 9).
+#: Properties every object accepts and echoes (read-only ones are ignored on PUT/PATCH,
+# docs/f5.md#list-properties-and-read-only-keys).
 COMMON_KEYS = frozenset({"name", "partition", "description", "appService"})
 READ_ONLY_KEYS = frozenset(
     {"kind", "selfLink", "generation", "fullPath", "subPath", "creationTime", "lastModifiedTime"}
@@ -64,7 +66,8 @@ PROFILE_TYPES = (
     "ltm/profile/client-ssl",
     "ltm/profile/server-ssl",
 )
-#: Which protocols a profile type can be used with (trap 12: incompatible profiles are refused).
+#: Which protocols a profile type can be used with (docs/f5.md#references-and-in-use-refusals: incompatible
+# profiles are refused).
 PROFILE_PROTOCOLS = {
     "ltm/profile/udp": {"udp"},
     "ltm/profile/tcp": {"tcp"},

@@ -9,7 +9,8 @@ of the demo stacks and tests) and ``strict_port_following`` (FollowVSID needs th
 persistence on both services; default on).
 
 Extra admin routes:
-  POST /_twin/renumber   close VS Index gaps, as a global change does on firmware 7.2.6x (trap 13)
+  POST /_twin/renumber   close VS Index gaps, as a global change does on firmware 7.2.6x
+  (docs/kemp.md#indexes-and-renumbering)
   PUT  /_twin/api        {"enabled": false}: the WUI's "Enable API Interface" checkbox
 """
 

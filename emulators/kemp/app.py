@@ -5,9 +5,10 @@ Thin on purpose: it checks that the API is enabled (404 HTML page otherwise), au
 form body, names lower-cased), asks ``KempBackend`` and renders the result:
 
 * XML ``<?xml version="1.0" encoding="ISO-8859-1"?>`` + ``<Response stat="200" code="ok"><Success>...``
-  with the HTTP status equal to ``stat`` (trap 1) and Y/N booleans (trap 4);
+  with the HTTP status equal to ``stat`` (docs/kemp.md#status-codes-and-error-texts) and Y/N booleans
+  (docs/kemp.md#booleans);
 * JSON ``{"code": 200, ..., "status": "ok"}`` with VS fields flattened beside ``code``/``status``,
-  ``Rs`` always a list, booleans true/false and the string-typed numbers of trap 5;
+  ``Rs`` always a list, booleans true/false and the string-typed numbers of docs/kemp.md#json-api-v2;
 * 401 is a plain ``Unauthorized`` text (v1) or an HTML page (v2), never XML/JSON.
 """
 
@@ -129,7 +130,7 @@ def json_error(exc: KempError) -> Response:
 
 
 def _json_param(value: Any) -> str:
-    """v2 inputs may be strings, numbers or JSON booleans (reference §3)."""
+    """v2 inputs may be strings, numbers or JSON booleans (docs/kemp.md#json-api-v2)."""
     if isinstance(value, bool):
         return "1" if value else "0"
     if value is None:
@@ -167,7 +168,8 @@ class KempApp:
         params: dict[str, str] = {}
         raw_body = command in ("restore", "addcert")  # these carry a file, not a form
         sources = [request.args] if raw_body else [request.args, request.form]
-        for source in sources:  # GET query or form-encoded POST body (reference §1)
+        # GET query or form-encoded POST body (docs/kemp.md#authentication-and-enabling-the-api)
+        for source in sources:
             for key, value in source.items(multi=True):
                 params[key.lower()] = value
         apikey = params.pop("apikey", None)
@@ -231,7 +233,7 @@ class KempApp:
 
     def _v2_user(self, body: dict[str, Any]) -> str | None:
         apikey = body.get("apikey")
-        if apikey:  # apikey wins when both are present (reference §1)
+        if apikey:  # apikey wins when both are present (docs/kemp.md#authentication-and-enabling-the-api)
             return self.backend.check_apikey(str(apikey))
         user, password = body.get("apiuser"), body.get("apipass")
         if user is None or password is None:

@@ -2,16 +2,18 @@
 
 ``KempBackend`` composes one mixin per concern over ``KempBase`` (state, dispatch, VS/RS addressing):
 
-* ``virtual_services``: addvs / showvs / listvs / modvs / delvs, defaults and couplings (traps 8-14);
+* ``virtual_services``: addvs / showvs / listvs / modvs / delvs, defaults and couplings
+(docs/kemp.md#values-and-defaults);
 * ``real_servers``: addrs / showrs / modrs / delrs / enablers / disablers, the non-local rule;
-* ``certificates``: addcert / listcert / delcert for SSL acceleration (trap 11);
+* ``certificates``: addcert / listcert / delcert for SSL acceleration
+(docs/kemp.md#ssl-acceleration-and-certificates);
 * ``system``: users and API keys, global parameters, backup / restore, showiface.
 
-``types`` holds the tables, ``results`` the answers and parameter parsing, ``network`` the unit's
-interfaces, ``exceptions`` every error text (texts no source confirms are marked there). Rules follow
-reference/kemp.md and its fidelity traps (§12); parameter names are case-insensitive, unknown ones are
-ignored (trap 3); booleans accept Y/N, y/n, 1/0, yes/no, true/false and are emitted as Y/N (trap 4).
-"""
+``types`` holds the tables, ``results`` the answers and parameter parsing, ``network`` the unit's interfaces,
+``exceptions`` every error text (texts no source confirms are marked there). Rules follow docs/kemp.md and its
+fidelity traps (docs/kemp.md#twin-fidelity-index); parameter names are case-insensitive, unknown ones are
+ignored (docs/kemp.md#parameter-names); booleans accept Y/N, y/n, 1/0, yes/no, true/false and are emitted as
+Y/N (docs/kemp.md#booleans)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,13 @@
 """The LoadMaster twin's state, dispatch and addressing, shared by every concern's mixin.
 
-State: global parameters, Virtual Services (VS) with their Real Servers (RS), API keys, certificates, and
-the unit's network interfaces (``emulators.kemp.network``, not part of the saved configuration). A
-command ``<name>`` is the method ``_cmd_<name>`` of one of the mixins composed in
-``emulators.kemp.backend``; it runs under the lock on a copy that is thrown away if it fails, and a
-successful write is persisted at once: there is no save command (§8).
+State: global parameters, Virtual Services (VS) with their Real Servers (RS), API keys, certificates, and the
+unit's network interfaces (``emulators.kemp.network``, not part of the saved configuration). A command
+``<name>`` is the method ``_cmd_<name>`` of one of the mixins composed in ``emulators.kemp.backend``; it runs
+under the lock on a copy that is thrown away if it fails, and a successful write is persisted at once: there
+is no save command (docs/kemp.md#configuration-persistence).
 
-Addressing (trap 2): a VS is ``vs=<IP>&port=&prot=`` or a bare Index (``vs=!n`` is an address); an RS is
-``rs=<IP>&rsport=`` or ``rs=!<RsIndex>`` (``rs=n`` is an address).
-"""
+Addressing (docs/kemp.md#addressing-virtual-and-real-servers): a VS is ``vs=<IP>&port=&prot=`` or a bare Index
+(``vs=!n`` is an address); an RS is ``rs=<IP>&rsport=`` or ``rs=!<RsIndex>`` (``rs=n`` is an address)."""
 
 from __future__ import annotations
 
@@ -56,7 +55,8 @@ class KempBase(TwinBackend):
             }
 
     def _commit(self) -> None:
-        """The LoadMaster has no save step: a change is persistent as soon as it is made (§8)."""
+        """The LoadMaster has no save step: a change is persistent as soon as it is made
+        (docs/kemp.md#configuration-persistence)."""
         self.save_config()
 
     # -- dispatch ----------------------------------------------------------------------------------
@@ -109,7 +109,8 @@ class KempBase(TwinBackend):
         return address, port, prot
 
     def _lookup_vs(self, args: Args) -> dict[str, Any]:
-        """``vs=<Index>`` alone, or ``vs=<IP>&port=&prot=`` (``vs=!n`` is an address: trap 2)."""
+        """``vs=<Index>`` alone, or ``vs=<IP>&port=&prot=`` (``vs=!n`` is an address:
+        docs/kemp.md#addressing-virtual-and-real-servers)."""
         raw = (args.get("vs") or "").strip()
         if not raw:
             raise err.missing("vs", "Address")
@@ -131,7 +132,8 @@ class KempBase(TwinBackend):
         return found
 
     def _lookup_rs(self, vs: dict[str, Any], args: Args) -> dict[str, Any]:
-        """``rs=!<RsIndex>`` or ``rs=<IP>[&rsport=]`` (a bare number is an address: trap 2)."""
+        """``rs=!<RsIndex>`` or ``rs=<IP>[&rsport=]`` (a bare number is an address:
+        docs/kemp.md#addressing-virtual-and-real-servers)."""
         raw = (args.get("rs") or "").strip()
         if not raw:
             raise err.missing("rs", "Address")

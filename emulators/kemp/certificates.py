@@ -1,8 +1,7 @@
 """Certificates for SSL acceleration: addcert / listcert / delcert.
 
-A Virtual Service names installed certificates in CertFile (``emulators.kemp.virtual_services``, trap 11);
-a certificate in use cannot be deleted.
-"""
+A Virtual Service names installed certificates in CertFile (``emulators.kemp.virtual_services``,
+docs/kemp.md#ssl-acceleration-and-certificates); a certificate in use cannot be deleted."""
 
 from __future__ import annotations
 

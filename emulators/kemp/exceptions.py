@@ -1,10 +1,9 @@
 """LoadMaster API errors: an HTTP status (always equal to the envelope's ``stat``) and the ``<Error>`` text.
 
-reference/kemp.md §2 and fidelity trap 1: 400 for a missing mandatory parameter (``<name>: <Type> Value
-missing``), 422 for an invalid operation (``Unknown VS``), 405 for an unknown command, 401 / 404 are not
-XML at all (the HTTP layer renders them). Texts marked *assumed* were not confirmed by any source
-(reference §13); they live here so that they can be changed in one place.
-"""
+docs/kemp.md#status-codes-and-error-texts: 400 for a missing mandatory parameter (``<name>: <Type> Value
+missing``), 422 for an invalid operation (``Unknown VS``), 405 for an unknown command, 401 / 404 are not XML
+at all (the HTTP layer renders them). Texts marked *assumed* were not confirmed by any source
+(docs/kemp.md#unconfirmed-behaviour); they live here so that they can be changed in one place."""
 
 from __future__ import annotations
 
@@ -28,22 +27,22 @@ def unknown_vs() -> KempError:
 
 
 def unknown_rs() -> KempError:
-    # assumed: appears only in a client's not-found list (reference §2)
+    # assumed: appears only in a client's not-found list (docs/kemp.md#status-codes-and-error-texts)
     return KempError(422, "Unknown RS")
 
 
 def duplicate_vs() -> KempError:
-    # assumed text (reference §7: "rejected with 422")
+    # assumed text (docs/kemp.md#unconfirmed-behaviour)
     return KempError(422, "Virtual Service already exists")
 
 
 def duplicate_rs() -> KempError:
-    # assumed text (reference §6)
+    # assumed text (docs/kemp.md#real-servers)
     return KempError(422, "RS already exists")
 
 
 def invalid_value(name: str) -> KempError:
-    # assumed text and code (reference §7/§13: invalid enum values, likely 422)
+    # assumed text and code (docs/kemp.md#unconfirmed-behaviour: invalid enum values, likely 422)
     return KempError(422, f"Invalid {name} value")
 
 

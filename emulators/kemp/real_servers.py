@@ -1,11 +1,10 @@
 """Real Servers: addrs / showrs / modrs / delrs, and enablers / disablers across every Virtual Service.
 
 Defaults Forward ``nat``, Weight 1000, Limit 0, Enable Y, Critical N; addrs ignores Forward (set it with
-modrs); modrs changes the port with ``newport`` but never the address; the same address and port twice on
-one VS is refused; RsIndex is one global counter that is never renumbered (reference/kemp.md §6, trap 13).
-An address outside the unit's local networks needs ``non_local=1``, the global ``nonlocalrs`` and a
-non-transparent VS (``emulators.kemp.network``).
-"""
+modrs); modrs changes the port with ``newport`` but never the address; the same address and port twice on one
+VS is refused; RsIndex is one global counter that is never renumbered (docs/kemp.md#real-servers,
+docs/kemp.md#indexes-and-renumbering). An address outside the unit's local networks needs ``non_local=1``, the
+global ``nonlocalrs`` and a non-transparent VS (``emulators.kemp.network``)."""
 
 from __future__ import annotations
 
@@ -70,7 +69,7 @@ class RealServerMixin(KempBase):
             "Critical": False,
             "NonLocal": non_local,
         }
-        # addrs ignores Forward (reference §6: set it with modrs afterwards)
+        # addrs ignores Forward (docs/kemp.md#real-servers: set it with modrs afterwards)
         self._apply_rs_params(rs, args, skip={"forward"})
         self.running["next_rs_index"] += 1
         vs["Rs"].append(rs)

@@ -1,9 +1,9 @@
 """What a command answers and how its parameters are read.
 
 Results (``Message``, ``VSResult``...) are rendered as XML or JSON by the HTTP layer (emulators/kemp/app.py,
-trap 7). ``Args`` holds the parameters of one call with lower-cased names (trap 3); the ``parse_*``
-helpers turn wire strings into values (booleans per trap 4) and raise the LoadMaster's errors.
-"""
+docs/kemp.md#classic-api-commands-and-envelopes). ``Args`` holds the parameters of one call with lower-cased
+names (docs/kemp.md#parameter-names); the ``parse_*`` helpers turn wire strings into values (booleans per
+docs/kemp.md#booleans) and raise the LoadMaster's errors."""
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
 """System: authentication (users, API keys, the API switch), global parameters, backup / restore, network.
 
-Global parameters are ``get`` / ``set`` / ``getall`` (booleans shown as yes/no, ``version`` read-only);
-API keys belong to the user who added them; ``backup`` is a gzip of the configuration and ``restore``
-takes it back by type bitmask (1 base, 2 VS; reference/kemp.md §8). ``showiface`` lists the unit's
-interfaces (``emulators.kemp.network``).
-"""
+Global parameters are ``get`` / ``set`` / ``getall`` (booleans shown as yes/no, ``version`` read-only); API
+keys belong to the user who added them; ``backup`` is a gzip of the configuration and ``restore`` takes it
+back by type bitmask (1 base, 2 VS; docs/kemp.md#configuration-persistence). ``showiface`` lists the unit's
+interfaces (``emulators.kemp.network``)."""
 
 from __future__ import annotations
 

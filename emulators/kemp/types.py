@@ -1,9 +1,9 @@
 """The LoadMaster twin's tables: version, seeded users, enumerations, global parameters, write commands.
 
-Values are the strings the LoadMaster shows (reference/kemp.md §2, §4, §6). ``VS_PARAMS`` and ``RS_PARAMS``
-map a lower-case wire name to its canonical name, kind and bounds (trap 3: names are case-insensitive);
-they are applied in table order, whatever the order on the wire.
-"""
+Values are the strings the LoadMaster shows (docs/kemp.md#status-codes-and-error-texts,
+docs/kemp.md#values-and-defaults, docs/kemp.md#real-servers). ``VS_PARAMS`` and ``RS_PARAMS`` map a lower-case
+wire name to its canonical name, kind and bounds (docs/kemp.md#parameter-names: names are case-insensitive);
+they are applied in table order, whatever the order on the wire."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """What showvs / listvs / showrs answer: the VS and RS views, and the layer a VS runs at.
 
-Field order is the newer firmware's (reference/kemp.md §4); elements that are empty are left out
-(trap 6); Layer, ForceL4/ForceL7 and Transparent are derived, not stored (trap 9).
-"""
+Field order is the newer firmware's (docs/kemp.md#booleans); elements that are empty are left out
+(docs/kemp.md#defaults-and-absent-elements); Layer, ForceL4/ForceL7 and Transparent are derived, not stored
+(docs/kemp.md#layer-4-and-layer-7)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def is_layer7(vs: dict[str, Any]) -> bool:
 
 
 def is_transparent(vs: dict[str, Any]) -> bool:
-    """Transparent as showvs shows it: layer 4 is always transparent (trap 9)."""
+    """Transparent as showvs shows it: layer 4 is always transparent (docs/kemp.md#layer-4-and-layer-7)."""
     return vs_layer(vs) == 4 or bool(vs["Transparent"])
 
 
@@ -132,7 +132,8 @@ def vs_view(vs: dict[str, Any]) -> View:
 
 
 def rs_view(vs: dict[str, Any], rs: dict[str, Any]) -> View:
-    # Status of a disabled RS is not confirmed by any source (reference §6): "Disabled" is assumed.
+    # Status of a disabled RS is not confirmed by any source (docs/kemp.md#real-servers): "Disabled" is
+    # assumed.
     status = ("Up" if vs["Enable"] else "Down") if rs["Enable"] else "Disabled"
     return [
         ("Status", status),

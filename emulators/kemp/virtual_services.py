@@ -1,17 +1,21 @@
 """Virtual Services: addvs / showvs / listvs / modvs / delvs, their defaults, couplings and views.
 
-Rules (reference/kemp.md §7, §12):
+Rules (docs/kemp.md#port-following, docs/kemp.md#twin-fidelity-index):
 
 * new VSs get max(Index)+1; ``renumber()`` closes Index gaps the way a global configuration change does
-  on firmware 7.2.6x (trap 13);
+  on firmware 7.2.6x (docs/kemp.md#indexes-and-renumbering);
 * defaults depend on port/type (VStype ``http`` for tcp/80, else ``gen``; CheckType follows VStype;
-  Transparent/SubnetOriginating seeded by the global settings; Idletime 0 stored as 660, trap 8);
+  Transparent/SubnetOriginating seeded by the global settings; Idletime 0 stored as 660,
+  docs/kemp.md#defaults-and-absent-elements);
 * ForceL7/ForceL4/Layer are coupled, non-``gen`` types, cookie persistence and SSL acceleration are
-  always layer 7, layer 4 is always transparent (trap 9);
-* PersistTimeout 1-59 stored as 0, >=60 with persistence off enables ``src``, 0 clears Persist (trap 10);
-* SSLAcceleration=N clears CertFile, =Y without a certificate shows a 32-hex self-signed id (trap 11);
-* deleting a VS deletes its RSs (trap 12); FollowVSID is stored as given, never mirrored (trap 14), and
-  setting it needs the same RS addresses and persistence on both VSs (§7);
+  always layer 7, layer 4 is always transparent (docs/kemp.md#layer-4-and-layer-7);
+* PersistTimeout 1-59 stored as 0, >=60 with persistence off enables ``src``, 0 clears Persist
+(docs/kemp.md#persistence-timeout);
+* SSLAcceleration=N clears CertFile, =Y without a certificate shows a 32-hex self-signed id
+(docs/kemp.md#ssl-acceleration-and-certificates);
+* deleting a VS deletes its RSs (docs/kemp.md#deletes-cascade); FollowVSID is stored as given, never mirrored
+(docs/kemp.md#port-following), and
+  setting it needs the same RS addresses and persistence on both VSs (docs/kemp.md#port-following);
 * a VS with non-local real servers cannot be made transparent (``emulators.kemp.network``).
 """
 
@@ -130,13 +134,14 @@ class VirtualServiceMixin(KempBase):
             if vs["Protocol"] == "udp":
                 return  # UDP services are always generic; ignored like other unsupported values
             if value != vs["VStype"]:
-                vs["AddVia"] = 0  # a type change resets some options (reference §4)
+                # a type change resets some options (docs/kemp.md#defaults-and-absent-elements)
+                vs["AddVia"] = 0
                 vs["Cache"] = False
             vs["VStype"] = value
         elif name == "ForceL4":
             vs["ForceL7"] = not value
         elif name == "PersistTimeout":
-            timeout = 0 if 0 < value < 60 else value  # trap 10
+            timeout = 0 if 0 < value < 60 else value  # docs/kemp.md#persistence-timeout
             vs["PersistTimeout"] = timeout
             if timeout == 0:
                 vs["Persist"] = ""
@@ -149,7 +154,7 @@ class VirtualServiceMixin(KempBase):
                 return
             vs["SSLAcceleration"] = value
             if not value:
-                vs["CertFile"] = ""  # trap 11
+                vs["CertFile"] = ""  # docs/kemp.md#ssl-acceleration-and-certificates
                 vs["AllowHTTP2"] = False
             elif not vs["CertFile"]:
                 vs["CertFile"] = secrets.token_hex(16)  # the self-signed certificate's identifier
@@ -174,7 +179,8 @@ class VirtualServiceMixin(KempBase):
             vs[name] = value
 
     def _check_follow(self, vs: dict[str, Any]) -> None:
-        """Port following: the followed VS exists and has the same RS addresses and persistence (§7)."""
+        """Port following: the followed VS exists and has the same RS addresses and persistence
+        (docs/kemp.md#port-following)."""
         target_index = vs["FollowVSID"]
         if not target_index:
             return
@@ -211,7 +217,8 @@ class VirtualServiceMixin(KempBase):
         if vs["VStype"] in ("http", "http2"):
             return "http"
         if vs["Protocol"] == "udp":
-            return "icmp"  # assumed (reference §13: default CheckType for UDP not confirmed)
+            # assumed (docs/kemp.md#unconfirmed-behaviour: default CheckType for UDP not confirmed)
+            return "icmp"
         return "tcp"
 
     def _cmd_showvs(self, args: Args, **_: Any) -> Result:
@@ -255,7 +262,8 @@ class VirtualServiceMixin(KempBase):
 
     # -- twin-only hooks --------------------------------------------------------------------------------
     def renumber(self) -> dict[int, int]:
-        """Close Index gaps (top-level VSs first, then SubVSs) as a global change does on 7.2.6x (trap 13).
+        """Close Index gaps (top-level VSs first, then SubVSs) as a global change does on 7.2.6x
+        (docs/kemp.md#indexes-and-renumbering).
 
         Returns old -> new Index; FollowVSID and MasterVSID references follow. RsIndex is never renumbered.
         """

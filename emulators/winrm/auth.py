@@ -1,4 +1,5 @@
-"""HTTP authentication and WinRM message encryption of the twin's listener (reference/rras_psrp.md §4.2).
+"""HTTP authentication and WinRM message encryption of the twin's listener
+(docs/rras.md#transport-and-message-encryption).
 
 Negotiate/NTLM is the pure-Python acceptor of pyspnego (``spnego.server(protocol="negotiate",
 options=wrapping_winrm)``): it takes raw NTLM tokens (pypsrp ``auth="ntlm"``) and SPNEGO tokens that fall

@@ -9,7 +9,8 @@ Persistent configuration (``running``; every write is persisted at once, Windows
   ``services``  the services the product touches, with their dependencies and start type.
 
 Runtime-only state (dropped or recomputed by a reboot): every service's status, start count and the
-*effective* configuration it read when it last started (reference/rras_psrp.md §1.5: the IPsec policy
+*effective* configuration it read when it last started (docs/rras.md#when-changes-take-effect: the IPsec
+policy
 and the RemoteAccess/SstpSvc registry values take effect when RemoteAccess restarts, the IKEEXT values
 when IKEEXT restarts), simulated connected VPN clients (dropped by a RemoteAccess/IKEEXT/RasMan
 restart), the restart history, and the PSRP shells (dropped by a reboot, never by a service restart:
@@ -36,13 +37,15 @@ RA_PARAMETERS_KEY = SERVICES_KEY + "\\RemoteAccess\\Parameters"
 IKEEXT_KEY = SERVICES_KEY + "\\IKEEXT\\Parameters"
 SSTP_KEY = SERVICES_KEY + "\\SstpSvc\\Parameters"
 
-# Which registry keys each service reads when it starts (reference §1.5, §2.2-2.4).
+# Which registry keys each service reads when it starts (docs/rras.md#when-changes-take-effect,
+# docs/rras.md#registry-values).
 SERVICE_REGISTRY_INPUTS = {
     "RemoteAccess": (RA_PARAMETERS_KEY, IKEV2_KEY, SSTP_KEY),
     "IKEEXT": (IKEEXT_KEY,),
 }
 
-# Server-side enum values of Set-VpnServerConfiguration (reference §1.2), in the documented order.
+# Server-side enum values of Set-VpnServerConfiguration (docs/rras.md#accepted-values), in the documented
+# order.
 CRYPTO_ENUMS: dict[str, tuple[str, ...]] = {
     "EncryptionMethod": ("DES", "DES3", "AES128", "AES192", "AES256", "GCMAES128", "GCMAES256"),
     "IntegrityCheckMethod": ("MD5", "SHA1", "SHA256", "SHA384"),
@@ -71,9 +74,10 @@ CRYPTO_ENUMS: dict[str, tuple[str, ...]] = {
 }
 TUNNEL_TYPES = ("IKEv2", "L2TP")
 ENCRYPTION_TYPES = ("NoEncryption", "RequireEncryption", "OptionalEncryption", "MaximumEncryption")
-GCM_IKE_MIN_BUILD = 17134  # GCM for IKE main mode needs Windows Server 1803 or later (reference §1.3)
+# GCM for IKE main mode needs Windows Server 1803 or later (docs/rras.md#ranges-and-invalid-combinations)
+GCM_IKE_MIN_BUILD = 17134
 
-# "Set" parameter -> Get-VpnServerConfiguration read-back property (reference §1.4, trap 9).
+# "Set" parameter -> Get-VpnServerConfiguration read-back property (docs/rras.md#reading-the-policy-back).
 LIFETIME_READBACK = {
     "SALifeTimeSeconds": "SALifeTime",
     "MMSALifeTimeSeconds": "MMSALifeTime",
@@ -231,7 +235,8 @@ class RrasBackend(TwinBackend):
                 IKEV2_KEY: {},
                 IKEEXT_KEY: {},
                 SSTP_KEY: {
-                    # RRAS writes both hashes of the certificate it binds for SSTP (reference §2.4).
+                    # RRAS writes both hashes of the certificate it binds for SSTP
+                    # (docs/rras.md#sstp-tls-offload).
                     "SHA1CertificateHash": {
                         "kind": "Binary",
                         "value": _hash_hex("sha1:" + self.hostname, 20),
@@ -428,7 +433,8 @@ class RrasBackend(TwinBackend):
 
     # -- VPN server IPsec configuration -------------------------------------------------------------
     def vpn_configuration(self, tunnel: str) -> dict[str, Any]:
-        """The stored configuration (reference trap 10: Get reports what was stored, before a restart)."""
+        """The stored configuration (docs/rras.md#when-changes-take-effect: Get reports what was stored,
+        before a restart)."""
         with self.lock:
             policy = copy.deepcopy(self.running["vpn"]["policies"][tunnel])
             policy.update(self.running["vpn"]["ports"])

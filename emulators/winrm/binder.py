@@ -5,14 +5,13 @@ way PowerShell does (case-insensitive names, unique prefixes, aliases, positiona
 as ``None`` or ``True``, parameter sets, mandatory parameters, enum/integer conversion, ValidateRange);
 a binding failure is a ``Terminating`` error carrying an ``error_record`` shaped like PowerShell's.
 
-Errors follow PowerShell's split (reference/rras_psrp.md trap 5): binding failures, unknown commands and
-``-ErrorAction Stop`` raise ``Terminating`` (the pipeline ends Failed, pypsrp sets ``had_errors``);
-everything else is a non-terminating error record on the error stream (pipeline Completed), written
-through ``Invocation.error``.
+Errors follow PowerShell's split (docs/rras.md#errors-and-had_errors): binding failures, unknown commands and
+``-ErrorAction Stop`` raise ``Terminating`` (the pipeline ends Failed, pypsrp sets ``had_errors``); everything
+else is a non-terminating error record on the error stream (pipeline Completed), written through
+``Invocation.error``.
 
-The error shape of CDXML functions (``ParameterArgumentTransformationError,<function>``) is marked
-[unverified] in the reference: a choice, not a fact.
-"""
+The error shape of CDXML functions (``ParameterArgumentTransformationError,<function>``) is marked unconfirmed
+in docs/rras.md: a choice, not a fact."""
 
 from __future__ import annotations
 
@@ -275,7 +274,8 @@ def _convert(spec: CmdletSpec, param: Param, value: Any) -> Any:
     if param.kind in ("enum", "preference"):
         choices = param.choices
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(choices):
-            return choices[value]  # the numeric form: ordinal order is [unverified] (reference §1.2)
+            # the numeric form: ordinal order is [unverified] (docs/rras.md#accepted-values)
+            return choices[value]
         text = str(value).strip()
         for choice in choices:
             if choice.lower() == text.lower():

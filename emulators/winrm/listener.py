@@ -3,7 +3,8 @@
 Paths: ``/wsman`` is the first (or only) node, ``/<hostname>/wsman`` each node (hostname
 case-insensitive); pypsrp reaches the latter with ``WSMan(..., path="<hostname>/wsman")``.
 
-Policy, as a Windows WinRM service with its defaults plus Basic enabled (reference §4.2, trap 15):
+Policy, as a Windows WinRM service with its defaults plus Basic enabled
+(docs/rras.md#transport-and-message-encryption):
   * schemes: ``Negotiate`` (pypsrp ``auth="negotiate"`` or ``"ntlm"``; raw NTLM tokens are accepted under
     either ``Negotiate`` or ``NTLM``) and, with ``allow_basic``, ``Basic`` - but Basic only over HTTPS unless
     ``allow_unencrypted`` (Windows refuses Basic over HTTP while AllowUnencrypted is false). A 401 offers
@@ -163,7 +164,8 @@ class WinRMListener:
                 else:
                     state.user = user
                     if out:
-                        # The acceptor's last token (SPNEGO mechListMIC) must reach the client (§5.3).
+                        # The acceptor's last token (SPNEGO mechListMIC) must reach the client
+                        # (docs/rras.md#negotiate-authentication).
                         reply_headers.append(("WWW-Authenticate", f"{scheme} {b64(out)}"))
             else:
                 log["auth"] = kind

@@ -1,10 +1,9 @@
 """PowerShell objects the RRAS node's cmdlets write to the output stream, shaped like Windows' own.
 
-The .NET enums a service carries (ServiceControllerStatus, ServiceStartMode, ServiceType), the CIM
-instance of Get-VpnServerConfiguration, the ServiceController of Get-Service, and the registry values,
-property bags and keys of the registry provider (Get-ItemProperty, New-Item). The wire type of the crypto
-read-back properties (strings) is marked [unverified] in the reference: a choice, not a fact.
-"""
+The .NET enums a service carries (ServiceControllerStatus, ServiceStartMode, ServiceType), the CIM instance of
+Get-VpnServerConfiguration, the ServiceController of Get-Service, and the registry values, property bags and
+keys of the registry provider (Get-ItemProperty, New-Item). The wire type of the crypto read-back properties
+(strings) is marked unconfirmed in docs/rras.md: a choice, not a fact."""
 
 from __future__ import annotations
 
@@ -71,7 +70,8 @@ VPN_CONFIG_TYPES = [
 
 
 def vpn_configuration_object(config: dict[str, Any]) -> PSObject:
-    """Get-VpnServerConfiguration's output: read-back names (trap 9), uint32 numbers, enum names as text."""
+    """Get-VpnServerConfiguration's output: read-back names (docs/rras.md#reading-the-policy-back), uint32
+    numbers, enum names as text."""
     props: dict[str, Any] = {
         "TunnelType": PSString(config["TunnelType"]),
         "EncryptionType": PSString(config["EncryptionType"]),
@@ -116,7 +116,8 @@ def service_object(info: dict[str, Any]) -> PSObject:
 
 
 def registry_value_object(kind: str, value: Any) -> Any:
-    """A registry value as PowerShell returns it (trap 11: DWORD -> Int32, binary -> byte[])."""
+    """A registry value as PowerShell returns it (docs/rras.md#registry-value-types: DWORD -> Int32, binary ->
+    byte[])."""
     if kind == "DWord":
         number = int(value)
         return PSInt(number - 0x1_0000_0000 if number >= 0x8000_0000 else number)

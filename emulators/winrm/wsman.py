@@ -1,13 +1,11 @@
 """The WinRM endpoint: WS-Management SOAP (Create, Command, Send, Receive, Signal, Delete, Get) carrying PSRP.
 
 ``WinRMApp`` is one node's WSMan service; ``emulators.winrm.listener.WinRMListener`` serves it over HTTP(S)
-(routing, authentication, message encryption). Each shell is a
-psrpcore ``ServerRunspacePool``; incoming base64 fragments are fed to it, its outgoing payloads are
-routed by pipeline id to the Receive without a CommandId (pool messages) or with that CommandId
-(reference/rras_psrp.md §5, traps 1-4). Pipelines run in a thread of their own so that a slow
-Restart-Service leaves Receive long-polling (and timing out with fault 2150858793, which pypsrp retries)
-as on Windows. All psrpcore calls for a shell happen under that shell's lock.
-"""
+(routing, authentication, message encryption). Each shell is a psrpcore ``ServerRunspacePool``; incoming
+base64 fragments are fed to it, its outgoing payloads are routed by pipeline id to the Receive without a
+CommandId (pool messages) or with that CommandId (docs/rras.md#wsman-exchanges). Pipelines run in a thread of
+their own so that a slow Restart-Service leaves Receive long-polling (and timing out with fault 2150858793,
+which pypsrp retries) as on Windows. All psrpcore calls for a shell happen under that shell's lock."""
 
 from __future__ import annotations
 
@@ -450,7 +448,7 @@ class WinRMApp:
                 if failure is not None:
                     pipe.server._change_state(
                         PSInvocationState.Failed, error=failure
-                    )  # no public "fail" (§5.2)
+                    )  # no public "fail" (docs/rras.md#psrpcore-server-side)
                 else:
                     pipe.server.complete()
             pipe.finished = True

@@ -1,11 +1,12 @@
 """A NITRO REST client: one login session per provider process and device, reused, logged out at exit.
 
-Facts (reference/citrix.md §1-3): ``POST /nitro/v1/config/login`` answers 201 with the session id at
-the top level of the body (``##…``); later calls carry it as ``Cookie: NITRO_AUTH_TOKEN=<id>``. An idle
-or killed session answers 401 with errorcode 444 (or 1027 / 352): log in again once and repeat. Every
-answer is an envelope ``{errorcode, message, severity[, <resource>: [...]]}``; a missing object is
-404/258, a duplicate 409/273. ``POST /nitro/v1/config/nsconfig?action=save`` persists the running
-configuration (errorcode 293 while another save runs).
+Facts (docs/citrix.md#authentication-and-sessions, docs/citrix.md#envelope-and-status-codes): ``POST
+/nitro/v1/config/login`` answers 201 with the session id at the top level of the body (``##…``); later calls
+carry it as ``Cookie: NITRO_AUTH_TOKEN=<id>``. An idle or killed session answers 401 with errorcode 444 (or
+1027 / 352): log in again once and repeat. Every answer is an envelope ``{errorcode, message, severity[,
+<resource>: [...]]}``; a missing object is 404/258, a duplicate 409/273. ``POST
+/nitro/v1/config/nsconfig?action=save`` persists the running configuration (errorcode 293 while another save
+runs).
 
 Why a login session rather than per-request ``X-NITRO-USER/PASS`` headers: the password then crosses
 the wire once per run instead of on every request, and the appliance authenticates once, which matters

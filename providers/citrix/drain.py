@@ -1,9 +1,8 @@
 """Draining an RRAS node on a Citrix ADC for a rolling restart: its server disabled, later enabled again.
 
-``POST /config/server?action=disable`` with ``graceful: YES`` takes the server out of every service group
-it is a member of while letting established connections finish (reference/citrix.md, server);
-``action=enable`` puts it back. The drain spec comes from components/citrix.py ``drain_targets``.
-"""
+``POST /config/server?action=disable`` with ``graceful: YES`` takes the server out of every service group it
+is a member of while letting established connections finish (docs/citrix.md#servers-and-drain);
+``action=enable`` puts it back. The drain spec comes from components/citrix.py ``drain_targets``."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """One dynamic provider per NITRO object an Always On VPN cluster needs on a Citrix ADC.
 
 Input shapes use the project's snake_case keys with NITRO's own vocabulary for values (``UDP``,
-``LEASTCONNECTION``, ``SOURCEIP``, ``YES``); ``fetch`` reads the object back in exactly that shape.
-NITRO answers with per-attribute JSON types (``port`` a number, ``weight`` a string, lbgroup ``timeout``
-possibly a string), accepts lower-case enums and may echo canonical case, and reads some values back in
-other units (monitor interval 60 SEC as 1 MIN): ``fetch`` normalises all of these (reference/citrix.md,
-fidelity traps 3, 11, 16), so a refresh shows only real drift.
+``LEASTCONNECTION``, ``SOURCEIP``, ``YES``); ``fetch`` reads the object back in exactly that shape. NITRO
+answers with per-attribute JSON types (``port`` a number, ``weight`` a string, lbgroup ``timeout`` possibly a
+string), accepts lower-case enums and may echo canonical case, and reads some values back in other units
+(monitor interval 60 SEC as 1 MIN): ``fetch`` normalises all of these
+(docs/citrix.md#attribute-types-and-case, docs/citrix.md#monitors), so a refresh shows only real drift.
 
 Writes: adds are ``POST /config/<res>`` (never retried: an add that reached the appliance but lost its
 answer is found by name on the next run and adopted by its marker), changes ``PUT /config/<res>/<name>``
@@ -154,7 +154,7 @@ class LbVserverProvider(NitroObjectProvider):
     """A load-balancing vserver: ``{name, service_type, port (both replace), address, lb_method}``.
 
     Persistence is not managed here: the vserver sits in a persistency group whose settings override
-    (and lock) its own (reference/citrix.md §4).
+    (and lock) its own (docs/citrix.md#persistency-groups).
     """
 
     object_type = "lbvserver"
@@ -222,7 +222,7 @@ class PingMonitorProvider(NitroObjectProvider):
     Times are in seconds in the inputs; they are always sent with unit SEC and read back in seconds
     whatever unit the appliance reports them in (60 SEC reads back as 1 MIN). Owned unless bound to a
     servicegroup that does not carry our marker (see the module docstring). A monitor is identified by
-    its name and type: an update must name the type as well (reference/citrix.md, lbmonitor).
+    its name and type: an update must name the type as well (docs/citrix.md#monitors).
     """
 
     object_type = "lbmonitor"

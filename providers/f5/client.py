@@ -1,10 +1,9 @@
 """An iControl REST client: one token per provider process and device, reused, deleted at exit.
 
-Facts (reference/f5.md): token login at /mgmt/shared/authn/login, header X-F5-Auth-Token, 1200 s
-default lifetime, 100 active tokens per user (so tokens are reused and deleted, never leaked), an
-expired token answers 401 "X-F5-Auth-Token does not exist." (re-login once and repeat), creates return
-200 with the object, deletes 200 with an empty body, errors come in two JSON families plus an HTML 401.
-"""
+Facts (docs/f5.md#tokens): token login at /mgmt/shared/authn/login, header X-F5-Auth-Token, 1200 s default
+lifetime, 100 active tokens per user (so tokens are reused and deleted, never leaked), an expired token
+answers 401 "X-F5-Auth-Token does not exist." (re-login once and repeat), creates return 200 with the object,
+deletes 200 with an empty body, errors come in two JSON families plus an HTML 401."""
 
 from __future__ import annotations
 
@@ -141,7 +140,7 @@ class F5Client:
         return resp.json() if resp.content else None
 
     def upload(self, filename: str, data: bytes) -> str:
-        """Upload a file in Content-Range chunks; returns its path on the BIG-IP (reference/f5.md §2.8)."""
+        """Upload a file in Content-Range chunks; returns its path on the BIG-IP (docs/f5.md#file-upload)."""
         self._ensure_token()
         total, chunk = len(data), 512 * 1024
         for start in range(0, max(total, 1), chunk):
@@ -183,7 +182,8 @@ class F5Client:
             self.sync_to_group(device.sync_group)
 
     def sync_to_group(self, group: str) -> None:
-        """``config-sync to-group`` (reference/f5.md §4): push this device's configuration to its HA peers."""
+        """``config-sync to-group`` (docs/f5.md#transactions-save-and-config-sync): push this device's
+        configuration to its HA peers."""
         self.call(
             "POST",
             "/mgmt/tm/cm",
@@ -204,7 +204,7 @@ class F5Client:
             if match:
                 code, message = match.group(1), match.group(2).strip()
         else:
-            # The management httpd answers bad Basic credentials with HTML (reference/f5.md §1.1).
+            # The management httpd answers bad Basic credentials with HTML (docs/f5.md#basic-authentication).
             message = resp.reason or "non-JSON error"
         if resp.status_code == 401:
             message = f"authentication failed: {message}" if message else "authentication failed"

@@ -1,9 +1,9 @@
 """Draining an RRAS node on a BIG-IP for a rolling restart: disable its pool members, later enable them.
 
-Disabled (``session: user-disabled``, ``state: user-up``) keeps existing connections on the node while
-new ones go elsewhere; enabled is ``session: user-enabled``, ``state: user-up`` (reference/f5.md §2.3).
-Used by the RRAS adapter through ``providers.common.drain``; these are operations, not resources.
-"""
+Disabled (``session: user-disabled``, ``state: user-up``) keeps existing connections on the node while new
+ones go elsewhere; enabled is ``session: user-enabled``, ``state: user-up``
+(docs/f5.md#pool-members-and-admin-states). Used by the RRAS adapter through ``providers.common.drain``; these
+are operations, not resources."""
 
 from __future__ import annotations
 

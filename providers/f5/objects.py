@@ -1,12 +1,11 @@
 """One dynamic provider per BIG-IP LTM object type (node, pool, persistence, monitor, profile, virtual).
 
-Each declares its iControl REST name map (providers.common.fields), which is used both ways: it reads
-the device's JSON into the project's input shape (snake_case keys, plain values) and writes the create
-and update bodies. The map's conversions normalise what BIG-IP echoes differently from what was sent
-(reference/f5.md, fidelity traps 7-8): trailing spaces in monitor expressions, string timeouts,
-/Partition/ prefixes and route-domain suffixes in destinations, persistence lists with tmDefault;
-profiles and pool members live in subcollections, read and written by the classes' own hooks.
-"""
+Each declares its iControl REST name map (providers.common.fields), which is used both ways: it reads the
+device's JSON into the project's input shape (snake_case keys, plain values) and writes the create and update
+bodies. The map's conversions normalise what BIG-IP echoes differently from what was sent
+(docs/f5.md#echoed-values-differ-from-what-was-sent): trailing spaces in monitor expressions, string timeouts,
+/Partition/ prefixes and route-domain suffixes in destinations, persistence lists with tmDefault; profiles and
+pool members live in subcollections, read and written by the classes' own hooks."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """A client of the LoadMaster classic REST API (``/access/<command>``), one per provider process and device.
 
-Facts (reference/kemp.md §1-3): HTTP Basic authentication on every request (the classic API has no
-sessions), commands are GETs with query parameters whose names are case-insensitive, answers are XML
-``<Response stat="200" code="ok"><Success>[<Data>...</Data>]</Success></Response>`` or
-``<Response stat="422" code="fail"><Error>Unknown VS</Error></Response>`` with the HTTP status equal to
-``stat``; a 401 is plain text or HTML. Changes take effect (and persist) immediately: there is no save.
+Facts (docs/kemp.md#authentication-and-enabling-the-api, docs/kemp.md#classic-api-commands-and-envelopes):
+HTTP Basic authentication on every request (the classic API has no sessions), commands are GETs with query
+parameters whose names are case-insensitive, answers are XML ``<Response stat="200"
+code="ok"><Success>[<Data>...</Data>]</Success></Response>`` or ``<Response stat="422"
+code="fail"><Error>Unknown VS</Error></Response>`` with the HTTP status equal to ``stat``; a 401 is plain text
+or HTML. Changes take effect (and persist) immediately: there is no save.
 
 Retries: every command is a GET on the wire, including the ones that change the configuration, so the
 urllib3 retry of idempotent methods cannot be used blindly: read commands (show*, list*, get) are
@@ -130,7 +131,7 @@ class KempClient:
 
 
 def _wire(value: Any) -> str:
-    """Booleans go on the wire as Y/N (reference/kemp.md §4); everything else as text."""
+    """Booleans go on the wire as Y/N (docs/kemp.md#booleans); everything else as text."""
     if isinstance(value, bool):
         return "Y" if value else "N"
     return str(value)

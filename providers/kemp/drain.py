@@ -1,8 +1,7 @@
 """Draining an RRAS node on a LoadMaster for a rolling restart: its real servers off, later on again.
 
-``modrs Enable=N`` per virtual service stops new connections to that real server (reference/kemp.md §6).
-The drain spec comes from components/kemp.py ``drain_targets``.
-"""
+``modrs Enable=N`` per virtual service stops new connections to that real server (docs/kemp.md#real-servers).
+The drain spec comes from components/kemp.py ``drain_targets``."""
 
 from __future__ import annotations
 

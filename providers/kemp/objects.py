@@ -1,16 +1,15 @@
 """One dynamic provider per LoadMaster object an Always On VPN cluster needs.
 
-Virtual services are addressed by their (address, port, protocol) triplet, never by ``Index``: indexes
-are renumbered by the appliance after global changes (reference/kemp.md §5, trap 13). A virtual
-service carries this stack's ownership marker in its ``NickName`` (``<object name> <marker>``; the
-LoadMaster has no description field). Real servers and port following have no text field of their
-own: they are owned through the virtual service they belong to.
+Virtual services are addressed by their (address, port, protocol) triplet, never by ``Index``: indexes are
+renumbered by the appliance after global changes (docs/kemp.md#indexes-and-renumbering). A virtual service
+carries this stack's ownership marker in its ``NickName`` (``<object name> <marker>``; the LoadMaster has no
+description field). Real servers and port following have no text field of their own: they are owned through
+the virtual service they belong to.
 
-Each type's name map (providers.common.fields) turns the ``showvs``/``showrs`` fields into the input
-shape and the inputs into ``addvs``/``modvs``/``addrs``/``modrs`` parameters (names are case-insensitive
-on the wire). Read-back normalisation (traps 3-6, 10): booleans arrive as Y/N, numbers as text, absent
-elements mean "off" (``Persist`` is omitted when persistence is off, ``NickName`` when empty).
-"""
+Each type's name map (providers.common.fields) turns the ``showvs``/``showrs`` fields into the input shape and
+the inputs into ``addvs``/``modvs``/``addrs``/``modrs`` parameters (names are case-insensitive on the wire).
+Read-back normalisation (docs/kemp.md#values-and-defaults): booleans arrive as Y/N, numbers as text, absent
+elements mean "off" (``Persist`` is omitted when persistence is off, ``NickName`` when empty)."""
 
 from __future__ import annotations
 
@@ -76,7 +75,8 @@ def _nickname_from_device(vs: Props, _props: Props) -> dict[str, Any]:
 
 
 def _persist_to_device(props: Props) -> dict[str, Any]:
-    # Persist and its timeout travel together: a timeout alone can switch persistence on (trap 10).
+    # Persist and its timeout travel together: a timeout alone can switch persistence on
+    # (docs/kemp.md#persistence-timeout).
     return {"Persist": props["persist"], "PersistTimeout": props["persist_timeout"]}
 
 
@@ -88,7 +88,8 @@ def _persist_from_device(vs: Props, _props: Props) -> dict[str, Any]:
 
 
 def _acceleration_to_device(props: Props) -> dict[str, Any]:
-    # SSL acceleration before the certificate: turning it off clears CertFile (trap 11)
+    # SSL acceleration before the certificate: turning it off clears CertFile
+    # (docs/kemp.md#ssl-acceleration-and-certificates)
     params: dict[str, Any] = {"SSLAcceleration": bool(props["ssl_acceleration"])}
     if props["ssl_acceleration"]:
         params["CertFile"] = props["cert_file"]

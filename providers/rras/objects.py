@@ -1,10 +1,9 @@
 """Providers for RRAS node settings: the IKEv2 custom IPsec policy, registry values, node restarts.
 
-Settings carry a ``revision`` output that changes only when the provider really wrote to the node; each
-node's restart resource takes its node's revisions as inputs, so services restart only when something
-that needs a restart changed (reference/rras_psrp.md §1.5). The restarts are chained node after node:
-each node is drained on the load balancer first and re-enabled after it is healthy again.
-"""
+Settings carry a ``revision`` output that changes only when the provider really wrote to the node; each node's
+restart resource takes its node's revisions as inputs, so services restart only when something that needs a
+restart changed (docs/rras.md#when-changes-take-effect). The restarts are chained node after node: each node
+is drained on the load balancer first and re-enabled after it is healthy again."""
 
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ from providers.common.resource import ApplianceObjectProvider, plain
 from providers.rras.session import NodeConnection, NodeSession, session_for
 
 # Get-VpnServerConfiguration's read-back names differ from Set-VpnServerConfiguration's parameters
-# (reference/rras_psrp.md §1.4).
+# (docs/rras.md#reading-the-policy-back).
 READBACK = {
     "EncryptionMethod": "EncryptionMethod",
     "IntegrityCheckMethod": "IntegrityCheckMethod",
@@ -212,7 +211,8 @@ class NodeRestartProvider(ConfiguredProvider):
             elif revisions != list((old.get("services") or {}).get(service) or []):
                 services.append(service)
         if "IKEEXT" in services and "RemoteAccess" not in services:
-            services.append("RemoteAccess")  # RemoteAccess depends on IKEEXT (reference §1.5)
+            # RemoteAccess depends on IKEEXT (docs/rras.md#when-changes-take-effect)
+            services.append("RemoteAccess")
         return services
 
     def _restart(self, node: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any] | None:

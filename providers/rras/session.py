@@ -1,14 +1,13 @@
 """PowerShell Remoting sessions to RRAS nodes: one runspace pool per node and provider process.
 
-Every command is sent as a cmdlet with bound parameters (``add_cmdlet``/``add_parameter``); nothing from
-the declaration ever becomes PowerShell source. A command fails when its pipeline fails (a terminating
-error) *or* when it wrote anything to the error stream (``Write-Error`` and other non-terminating errors
-leave ``had_errors`` False in pypsrp, reference/rras_psrp.md §4.3).
+Every command is sent as a cmdlet with bound parameters (``add_cmdlet``/``add_parameter``); nothing from the
+declaration ever becomes PowerShell source. A command fails when its pipeline fails (a terminating error) *or*
+when it wrote anything to the error stream (``Write-Error`` and other non-terminating errors leave
+``had_errors`` False in pypsrp, docs/rras.md#errors-and-had_errors).
 
-Transport rules (reference/rras_psrp.md §4.2): HTTPS with certificate validation against the declared
-CA bundle (or the system store); plain HTTP only with message encryption (NTLM, Kerberos, CredSSP);
-Basic only over HTTPS.
-"""
+Transport rules (docs/rras.md#transport-and-message-encryption): HTTPS with certificate validation against the
+declared CA bundle (or the system store); plain HTTP only with message encryption (NTLM, Kerberos, CredSSP);
+Basic only over HTTPS."""
 
 from __future__ import annotations
 

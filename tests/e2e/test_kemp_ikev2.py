@@ -69,7 +69,8 @@ def test_drift_is_found_and_repaired(project: Project, kemp: Kemp) -> None:
 def test_renumbered_indexes_and_changed_persistence_are_repaired_without_duplicates(
     project: Project, kemp: Kemp
 ) -> None:
-    # a service created and deleted before ours leaves a gap that a global change closes (trap 13)
+    # a service created and deleted before ours leaves a gap that a global change closes
+    # (docs/kemp.md#indexes-and-renumbering)
     assert kemp.command("addvs", vs="192.0.2.99", port=80, prot="tcp")[0] == 200
     project.write_stack(STACK, [kemp.cluster(LM)], kemp.secrets())
     project.pulumi("destroy", "--yes", "--skip-preview", stack=STACK, check=True)

@@ -18,7 +18,8 @@ ERR: Decl = {"name": "vpn-err", "virtualAddress": "192.0.2.80"}
 
 @pytest.fixture(scope="module")
 def twins(f5: F5, tls: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    # rras-old runs Windows Server 2016 (build 14393): no AES-GCM for IKE (reference §1.3)
+    # rras-old runs Windows Server 2016 (build 14393): no AES-GCM for IKE
+    # (docs/rras.md#ranges-and-invalid-combinations)
     new = start_twin("winrm", tls=tls, hostname="rras-new")
     old = start_twin("winrm", tls=tls, hostname="rras-old", os_build=14393)
     other_ca = ensure_tls(tmp_path_factory.mktemp("other-ca"))

@@ -1,8 +1,8 @@
 """A classic-API client of the Kemp twin and the values the Kemp twin tests share.
 
-``Kemp`` is a minimal ``/access`` client (it checks trap 1 on every answer); ``kemptech_loadmaster`` wraps
-Kemp's own python-kemptech-api (installed by requirements-extra.sh) as an independent client.
-"""
+``Kemp`` is a minimal ``/access`` client (it checks docs/kemp.md#status-codes-and-error-texts on every
+answer); ``kemptech_loadmaster`` wraps Kemp's own python-kemptech-api (installed by requirements-extra.sh) as
+an independent client."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Kemp:
         resp = self.raw(command, **params)
         root = ElementTree.fromstring(resp.content)
         assert root.tag == "Response"
-        # trap 1: the HTTP status is the envelope's stat
+        # docs/kemp.md#status-codes-and-error-texts: the HTTP status is the envelope's stat
         assert str(resp.status_code) == root.get("stat"), resp.text
         assert root.get("code") == ("ok" if resp.status_code == 200 else "fail")
         return resp.status_code, root

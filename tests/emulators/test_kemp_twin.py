@@ -1,4 +1,4 @@
-"""The Kemp twin behaves like a LoadMaster REST API: the fidelity traps of reference/kemp.md (§7, §12)."""
+"""The Kemp twin behaves like a LoadMaster REST API: the rules of docs/kemp.md#twin-fidelity-index."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def add_ikev2(kemp: Kemp) -> tuple[str, str]:
     return i500, i4500
 
 
-# -- envelopes and status codes (trap 1, 7, 16) -------------------------------------------------------
+# -- envelopes and status codes (docs/kemp.md#classic-api-commands-and-envelopes) ----------------------------
 def test_addvs_returns_the_whole_vs_in_an_iso_8859_1_envelope(kemp):
     resp = kemp.raw("addvs", vs=VIP, port=443, prot="tcp", NickName="sstp-vs")
     assert resp.status_code == 200
@@ -97,7 +97,7 @@ def test_unknown_command_is_405(kemp):
     assert kemp.fail("modifyvs", 405, vs=1) == "Unknown command"
 
 
-# -- identification (trap 2) ----------------------------------------------------------------------------
+# -- identification (docs/kemp.md#addressing-virtual-and-real-servers) ---------------------------------------
 def test_vs_by_index_or_triplet_and_bang_index_is_an_address(kemp):
     index = fields(kemp.ok("addvs", vs=VIP, port=443, prot="tcp"))["Index"]
     assert fields(kemp.ok("showvs", vs=index))["VSPort"] == "443"
@@ -119,7 +119,7 @@ def test_rs_by_address_and_port_or_bang_rsindex(kemp):
     assert kemp.fail("showrs", 422, vs=index, rs=RRAS[0], rsport=444) == "Unknown RS"
 
 
-# -- parameters: case, unknown names, booleans (traps 3, 4) ------------------------------------------------
+# -- parameters: case, unknown names, booleans (docs/kemp.md#parameter-names, docs/kemp.md#booleans) ---------
 def test_parameter_names_and_values_are_case_insensitive_unknown_names_ignored(kemp):
     vs = fields(
         kemp.ok(
@@ -162,7 +162,7 @@ def test_invalid_values_are_refused_and_change_nothing(kemp):
     assert vs["Schedule"] == "rr" and "NickName" not in vs and vs["Enable"] == "Y"
 
 
-# -- defaults, optional elements (traps 6, 8) -------------------------------------------------------------
+# -- defaults, optional elements (docs/kemp.md#defaults-and-absent-elements) ---------------------------------
 def test_absent_when_empty_elements(kemp):
     vs = fields(kemp.ok("addvs", vs=VIP, port=443, prot="tcp"))
     for name in ("NickName", "Persist", "CheckUrl", "CheckHost", "CheckPattern", "DefaultGW", "CertFile"):
@@ -201,7 +201,7 @@ def test_getall_and_read_only_version(kemp):
     assert kemp.fail("set", 400, param="transparent") == "value: String Value missing"
 
 
-# -- layer coupling (trap 9) -------------------------------------------------------------------------------
+# -- layer coupling (docs/kemp.md#layer-4-and-layer-7) -------------------------------------------------------
 def test_force_l4_force_l7_and_layer_are_coupled(kemp):
     gen = fields(kemp.ok("addvs", vs=VIP, port=500, prot="udp", Transparent="N"))
     assert (gen["ForceL7"], gen["ForceL4"], gen["Layer"]) == ("Y", "N", "7")
@@ -219,7 +219,7 @@ def test_force_l4_force_l7_and_layer_are_coupled(kemp):
     assert fields(kemp.ok("modvs", vs=tcp["Index"], Persist="cookie"))["Layer"] == "7"
 
 
-# -- persistence (trap 10) ---------------------------------------------------------------------------------
+# -- persistence (docs/kemp.md#persistence-timeout) ----------------------------------------------------------
 def test_persist_timeout_quirks(kemp):
     index = fields(kemp.ok("addvs", vs=VIP, port=500, prot="udp"))["Index"]
     vs = fields(kemp.ok("modvs", vs=index, PersistTimeout=30))
@@ -236,7 +236,7 @@ def test_persist_timeout_quirks(kemp):
     assert "Persist" not in fields(kemp.ok("modvs", vs=index, Persist="none"))
 
 
-# -- SSL (trap 11) -----------------------------------------------------------------------------------------
+# -- SSL (docs/kemp.md#ssl-acceleration-and-certificates) ----------------------------------------------------
 def test_ssl_acceleration_and_certfile(kemp):
     index = fields(kemp.ok("addvs", vs=VIP, port=443, prot="tcp"))["Index"]
     vs = fields(kemp.ok("modvs", vs=index, SSLAcceleration="Y"))
@@ -268,7 +268,7 @@ def test_ssl_acceleration_and_certfile(kemp):
     assert kemp.ok("listcert").findall("cert") == []
 
 
-# -- deletes cascade (trap 12) -----------------------------------------------------------------------------
+# -- deletes cascade (docs/kemp.md#deletes-cascade) ----------------------------------------------------------
 def test_deleting_a_vs_deletes_its_real_servers(kemp):
     index = fields(kemp.ok("addvs", vs=VIP, port=443, prot="tcp"))["Index"]
     rs_index = fields(kemp.ok("addrs", vs=index, rs=RRAS[0], rsport=443).find("Rs"))["RsIndex"]
@@ -279,7 +279,7 @@ def test_deleting_a_vs_deletes_its_real_servers(kemp):
     assert kemp.fail("showrs", 422, vs=again["Index"], rs=f"!{rs_index}") == "Unknown RS"
 
 
-# -- indexes (trap 13) -------------------------------------------------------------------------------------
+# -- indexes (docs/kemp.md#indexes-and-renumbering) ----------------------------------------------------------
 def test_index_is_next_at_the_end_and_rs_index_is_global(twin, kemp):
     indexes = [fields(kemp.ok("addvs", vs=VIP, port=p, prot="tcp"))["Index"] for p in (443, 8443, 9443)]
     assert indexes == ["1", "2", "3"]
@@ -308,7 +308,7 @@ def test_listvs_lists_every_vs_with_its_real_servers(kemp):
     assert fields(services[1])["NumberOfRSs"] == "2"
 
 
-# -- port following (§7, trap 14) ----------------------------------------------------------------------
+# -- port following (docs/kemp.md#port-following) ------------------------------------------------------------
 def test_port_following_is_one_directional_and_needs_matching_services(kemp):
     i500, i4500 = add_ikev2(kemp)
     vs = fields(kemp.ok("modvs", vs=i500, FollowVSID=i4500))
@@ -375,7 +375,7 @@ def test_disablers_and_enablers_act_on_every_vs(kemp):
     assert kemp.fail("disablers", 422, rs="10.9.9.9") == "Unknown RS"
 
 
-# -- authentication and API enablement (trap 1) ------------------------------------------------------------
+# -- authentication and API enablement (docs/kemp.md#status-codes-and-error-texts) ---------------------------
 def test_bad_or_missing_credentials_are_a_plain_401(twin):
     for client in (Kemp(twin, password=None), Kemp(twin, password="wrong"), Kemp(twin, user="nobody")):
         resp = client.raw("listvs")
@@ -417,7 +417,7 @@ def test_form_encoded_post_is_accepted(twin, kemp):
     assert fields(kemp.ok("showvs", vs=1))["NickName"] == "posted"
 
 
-# -- persistence of configuration (§8) and the request log -------------------------------------------------
+# -- persistence of configuration (docs/kemp.md#configuration-persistence) and the request log ---------------
 def test_changes_persist_immediately_and_survive_reboot(twin, kemp):
     add_ikev2(kemp)
     kemp.ok("modvs", vs=1, NickName="aovpn")
@@ -490,7 +490,7 @@ def test_injected_connection_resets_reach_the_client(twin, kemp):
     assert kemp.ok("listvs").tag == "Data"
 
 
-# -- JSON API v2 (traps 4, 5, 7) ----------------------------------------------------------------------------
+# -- JSON API v2 (docs/kemp.md#json-api-v2) ------------------------------------------------------------------
 def test_v2_flattens_vs_fields_and_types_values(kemp):
     auth = {"apiuser": "bal", "apipass": "bal-pass"}
     resp = kemp.v2(

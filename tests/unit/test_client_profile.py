@@ -16,7 +16,7 @@ from components.client_profile import (
 )
 from components.declaration import IpsecPolicy
 
-# The VPNv2 CSP value sets (reference/rras_psrp.md §3.1).
+# The VPNv2 CSP value sets (docs/rras.md#cryptographysuite-values).
 CSP_VALUES = {
     "AuthenticationTransformConstants": {
         "MD596",

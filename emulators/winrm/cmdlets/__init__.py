@@ -5,9 +5,9 @@ boundaries). ``run_pipeline`` looks each command up in ``COMMANDS`` (names and a
 binds its parameters the way PowerShell does (``emulators.winrm.binder``) and runs it over the backend;
 the output of one command is the input of the next.
 
-Errors follow PowerShell's split (reference/rras_psrp.md trap 5): binding failures, unknown commands and
-``-ErrorAction Stop`` raise ``Terminating`` (the pipeline ends Failed, pypsrp sets ``had_errors``);
-everything else is a non-terminating error record on the error stream (pipeline Completed).
+Errors follow PowerShell's split (docs/rras.md#errors-and-had_errors): binding failures, unknown commands and
+``-ErrorAction Stop`` raise ``Terminating`` (the pipeline ends Failed, pypsrp sets ``had_errors``); everything
+else is a non-terminating error record on the error stream (pipeline Completed).
 
 Supported, one module per area: ``vpn`` (Get-VpnServerConfiguration, alias Get-VpnServerIPsecConfiguration,
 Set-VpnServerConfiguration), ``registry`` (Get-ItemProperty, New-ItemProperty, Set-ItemProperty,

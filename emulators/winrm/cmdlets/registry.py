@@ -2,9 +2,8 @@
 
 Paths are ``HKLM:\\...`` or provider paths, resolved by the backend to a canonical key; values are stored in
 the backend's form (ints, hex for binary, a list for MultiString) and read back as PowerShell types
-(reference/rras_psrp.md trap 11). The exact errors of registry value conversion are marked [unverified]
-in the reference: choices, not facts.
-"""
+(docs/rras.md#registry-value-types). The exact errors of registry value conversion are marked unconfirmed in
+docs/rras.md: choices, not facts."""
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
 """The VPN server IPsec configuration cmdlets: Get-VpnServerConfiguration and Set-VpnServerConfiguration.
 
-Both are CDXML functions over the RemoteAccess WMI provider (so binding failures are argument
-transformation errors of the function); Get-VpnServerConfiguration also answers to its older name
-Get-VpnServerIPsecConfiguration. ValidateRange on the lifetimes and the error shape of a refused value
-(WIN32 87) are marked [unverified] in the reference: choices, not facts.
-"""
+Both are CDXML functions over the RemoteAccess WMI provider (so binding failures are argument transformation
+errors of the function); Get-VpnServerConfiguration also answers to its older name
+Get-VpnServerIPsecConfiguration. ValidateRange on the lifetimes and the error shape of a refused value (WIN32
+87) are marked unconfirmed in docs/rras.md: choices, not facts."""
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ from emulators.winrm.binder import CmdletSpec, Invocation, Param, error_record
 from emulators.winrm.psobjects import vpn_configuration_object
 
 CDXML_ENUM_PREFIX = "Microsoft.PowerShell.Cmdletization.GeneratedTypes.VpnServerIPsecConfiguration."
-LIFETIME_RANGE = (300, 17279999)  # MS-RRASM (reference §1.3)
+LIFETIME_RANGE = (300, 17279999)  # MS-RRASM (docs/rras.md#ranges-and-invalid-combinations)
 
 
 def _tunnel(value: str | None) -> str:

@@ -1,5 +1,5 @@
-"""The BIG-IP twin authenticates as BIG-IP does: httpd's HTML 401 for a bad Basic password, restjavad
-JSON otherwise, token lifetimes and the per-user token cap (traps 13, 14)."""
+"""The BIG-IP twin authenticates as BIG-IP does: httpd's HTML 401 for a bad Basic password, restjavad JSON
+otherwise, token lifetimes and the per-user token cap (docs/f5.md#authentication)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_token_login_shape_expiry_and_lifetime_ceiling(f5):
         timeout=10,
     )
     token = resp.json()["token"]
-    assert "timeout" not in resp.json()  # no top-level timeout (reference/f5.md §1.2)
+    assert "timeout" not in resp.json()  # no top-level timeout (docs/f5.md#tokens)
     assert token["timeout"] == 1200 and len(token["token"]) == 26
     assert token["expirationMicros"] - token["lastUpdateMicros"] == 1200 * 1_000_000
     patched = ok(rest("PATCH", f"/mgmt/shared/authz/tokens/{rest.token}", {"timeout": 36000}))

@@ -10,7 +10,7 @@ LINK = "https://localhost/mgmt/tm"
 
 def test_expand_subcollections_inlines_pool_members(f5):
     """A pool's ``membersReference`` gains ``items`` (the members as their own GET shows them); its ``link``
-    keeps only ``?ver=``; a pool without members gets no ``items`` (reference/f5.md §5, trap 16)."""
+    keeps only ``?ver=``; a pool without members gets no ``items`` (docs/f5.md#query-options)."""
     rest = Rest(f5)
     ikev2_objects(rest)
     ok(rest("POST", "/mgmt/tm/ltm/pool", {"name": "empty"}))

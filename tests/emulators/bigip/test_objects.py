@@ -1,5 +1,5 @@
-"""The BIG-IP twin's shapes and normalisation (traps 2-9), reference checks with mcpd's codes, side
-effects, member drain, query options."""
+"""The BIG-IP twin's shapes and normalisation (docs/f5.md#requests-and-responses), reference checks with
+mcpd's codes, side effects, member drain, query options."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The Citrix twin behaves like a NITRO API: the fidelity traps of reference/citrix.md, by concern."""
+"""The Citrix twin behaves like a NITRO API: the fidelity traps of docs/citrix.md, by concern."""

@@ -97,7 +97,8 @@ def test_servicegroupbindings_answers_with_the_key_bound_or_not(adc):
         nitro("POST", "servicegroup", {"servicegroup": {"servicegroupname": "sg", "servicetype": "UDP"}}), 201
     )
     unbound = done(nitro("GET", "servicegroupbindings/sg"))
-    assert unbound["servicegroupbindings"] == [{"servicegroupname": "sg"}]  # the key is there (trap 10)
+    # the key is there (docs/citrix.md#queries-and-binding-summaries)
+    assert unbound["servicegroupbindings"] == [{"servicegroupname": "sg"}]
     done(
         nitro(
             "POST",

@@ -1,4 +1,5 @@
-"""Citrix twin sessions: login forms, cookies, idle expiry, logout, custom users (citrix.md, trap 6)."""
+"""Citrix twin sessions: login forms, cookies, idle expiry, logout, custom users (citrix.md,
+docs/citrix.md#authentication-and-sessions)."""
 
 from __future__ import annotations
 

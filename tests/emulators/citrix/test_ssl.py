@@ -1,4 +1,5 @@
-"""Citrix twin SSL for SSTP: systemfiles, cert-keys, certificate bindings (reference/citrix.md, trap 20)."""
+"""Citrix twin SSL for SSTP: systemfiles, cert-keys, certificate bindings (docs/citrix.md,
+docs/citrix.md#ssl-for-sstp)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Citrix twin system: modes, features, lbparameter, save and reboot, configchanged (reference/citrix.md)."""
+"""Citrix twin system: modes, features, lbparameter, save and reboot, configchanged (docs/citrix.md)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ IKEEXT = r"HKLM:\SYSTEM\CurrentControlSet\Services\IKEEXT\Parameters"
 PSARG = "System.Management.Automation.PSArgumentException,"
 SSTP = r"HKLM:\SYSTEM\CurrentControlSet\Services\SstpSvc\Parameters"
 
-# Hicks' standard baseline (reference §2.1), lifetimes as strings as his scripts pass them.
+# Hicks' standard baseline (docs/rras.md#security-baselines), lifetimes as strings as his scripts pass them.
 BASELINE = {
     "TunnelType": "IKEv2",
     "AuthenticationTransformConstants": "SHA256128",

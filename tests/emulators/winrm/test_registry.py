@@ -101,7 +101,7 @@ def test_registry_binary_hash_and_removal(node: Node) -> None:
     assert text.startswith("Property SHA1CertificateHash does not exist at path HKEY_LOCAL_MACHINE\\SYSTEM")
     assert not again.had_errors
 
-    # A hex string is not a byte[] (trap 11).
+    # A hex string is not a byte[] (docs/rras.md#registry-value-types).
     bad = node.run(
         "New-ItemProperty",
         "Force",

@@ -23,7 +23,8 @@ def test_get_vpn_configuration_uses_readback_names_and_types(node: Node) -> None
         "Ikev2Ports",
     ):
         assert isinstance(props[readback], int)
-    assert "SALifeTimeSeconds" not in props  # the Set parameter name is not a property (trap 9)
+    # the Set parameter name is not a property (docs/rras.md#reading-the-policy-back)
+    assert "SALifeTimeSeconds" not in props
     alias = node.run("Get-VpnServerIPsecConfiguration").output[0]
     assert ps_props(alias)["TunnelType"] == "IKEv2"
 
@@ -65,7 +66,7 @@ def test_bad_enum_value_is_a_terminating_binding_error(twin: RunningTwin, node: 
     assert fqid == "ParameterArgumentTransformationError,Set-VpnServerConfiguration"
     assert category.startswith("InvalidData:")
     assert "Group99" in text and "Group14" in text and "DHGroup" in text
-    # The CSP spelling is not a server value (trap 8).
+    # The CSP spelling is not a server value (docs/rras.md#cryptographysuite-values).
     ps = node.run(
         "Set-VpnServerConfiguration", "CustomPolicy", TunnelType="IKEv2", EncryptionMethod="AES_GCM_128"
     )
