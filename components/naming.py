@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-IKEV2_PORTS = (500, 4500)
-
 
 def owner_marker(project: str, stack: str) -> str:
     """The ownership marker every appliance object carries (its description / comment)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.protocols import SSTP_URI
 from tests.e2e.certificates import TLS_OFFLOAD, certificate, offload_secrets
 from tests.e2e.devices import Citrix, Decl, nodes
 from tests.e2e.project import Project
@@ -11,7 +12,6 @@ from tests.e2e.project import Project
 pytestmark = pytest.mark.e2e
 
 STACK = "adc-sstp"
-SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
 
 
 SSTP: Decl = {

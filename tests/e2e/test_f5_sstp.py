@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from components.protocols import SSTP_URI
 from tests.e2e.certificates import TLS_OFFLOAD, certificate, offload_secrets
 from tests.e2e.devices import F5, PASSWORD, USER, Decl, nodes
 from tests.e2e.project import Project
@@ -15,7 +16,6 @@ from tests.e2e.project import Project
 pytestmark = pytest.mark.e2e
 
 STACK = "sstp"
-SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
 SSTP: Decl = {
     "name": "vpn-sstp",
     "protocols": ["ikev2", "sstp"],

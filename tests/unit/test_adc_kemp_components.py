@@ -151,11 +151,8 @@ OFFLOAD = {"tlsOffload": {"certificateSecret": "sstpCert", "privateKeySecret": "
 F5 = {"kind": "f5", "url": "https://bigip.example.net", "user": "automation", "passwordSecret": "f5Password"}
 
 
-@pytest.mark.parametrize("sstp", [{}, OFFLOAD], ids=["pass-through", "offload"])
-@pytest.mark.parametrize("lb", [F5, ADC, KEMP], ids=["f5", "citrix", "kemp"])
-@pulumi.runtime.test
-def test_drain_targets_name_what_the_component_creates(mocks, lb, sstp):
-    """A rolling restart drains exactly the node's members / server / real servers, on their real ports."""
+def _drain_case(mocks: Any, lb: dict[str, Any], sstp: dict[str, Any], check: Any) -> Any:
+    """Build the cluster behind ``lb``; ``check(objs, node, address, spec)`` for each node's drain spec."""
     from components import registry
 
     decl = {"loadBalancer": lb, "protocols": ["ikev2", "sstp"], "sstp": sstp}
@@ -163,29 +160,56 @@ def test_drain_targets_name_what_the_component_creates(mocks, lb, sstp):
     targets = registry.vendor(lb["kind"]).drain_targets(parsed)
     assert sorted(targets) == ["rras1", "rras2"]
 
-    def check(objs: dict[str, dict[str, Any]]) -> None:
+    def check_all(objs: dict[str, dict[str, Any]]) -> None:
         for node, spec in targets.items():
-            address = next(n.address for n in parsed.nodes if n.name == node)
-            if lb["kind"] == "f5":
-                pools = {o["name"]: o["members"] for o in objs.values() if "members" in o}
-                wanted = sorted((m["pool"], m["member"]) for m in spec["members"])
-                have = sorted(
-                    (pool, member)
-                    for pool, members in pools.items()
-                    for member in members
-                    if member.startswith(f"vpn-east_{node}:")
-                )
-                assert wanted == have and len(have) == 3
-            elif lb["kind"] == "citrix":
-                servers = {o["name"] for k, o in objs.items() if k.startswith("vpn-east-server-")}
-                assert spec["server"] in servers
-            else:
-                real = sorted(
-                    (o["vs"]["port"], o["port"])
-                    for k, o in objs.items()
-                    if k.startswith("vpn-east-rs-") and o["address"] == address
-                )
-                wanted_rs = sorted((r["vs"]["port"], r["port"]) for r in spec["real_servers"])
-                assert wanted_rs == real and len(real) == 3
+            assert spec["kind"] == lb["kind"]
+            check(objs, node, next(n.address for n in parsed.nodes if n.name == node), spec)
 
-    return build_objects(mocks, **decl).apply(check)
+    return build_objects(mocks, **decl).apply(check_all)
+
+
+SSTP_MODES = pytest.mark.parametrize("sstp", [{}, OFFLOAD], ids=["pass-through", "offload"])
+
+
+@SSTP_MODES
+@pulumi.runtime.test
+def test_f5_drain_targets_are_the_nodes_members_in_every_pool(mocks, sstp):
+    """A rolling restart drains exactly the node's members, on their real ports."""
+
+    def check(objs: dict[str, dict[str, Any]], node: str, address: str, spec: Any) -> None:
+        pools = {o["name"]: o["members"] for o in objs.values() if "members" in o}
+        wanted = sorted((m["pool"], m["member"]) for m in spec["members"])
+        have = sorted(
+            (pool, member)
+            for pool, members in pools.items()
+            for member in members
+            if member.startswith(f"vpn-east_{node}:")
+        )
+        assert wanted == have and len(have) == 3
+
+    return _drain_case(mocks, F5, sstp, check)
+
+
+@SSTP_MODES
+@pulumi.runtime.test
+def test_citrix_drain_targets_are_the_nodes_server_objects(mocks, sstp):
+    def check(objs: dict[str, dict[str, Any]], node: str, address: str, spec: Any) -> None:
+        servers = {o["name"] for k, o in objs.items() if k.startswith("vpn-east-server-")}
+        assert spec["server"] in servers
+
+    return _drain_case(mocks, ADC, sstp, check)
+
+
+@SSTP_MODES
+@pulumi.runtime.test
+def test_kemp_drain_targets_are_the_nodes_real_servers_on_every_service(mocks, sstp):
+    def check(objs: dict[str, dict[str, Any]], node: str, address: str, spec: Any) -> None:
+        real = sorted(
+            (o["vs"]["port"], o["port"])
+            for k, o in objs.items()
+            if k.startswith("vpn-east-rs-") and o["address"] == address
+        )
+        wanted_rs = sorted((r["vs"]["port"], r["port"]) for r in spec["real_servers"])
+        assert wanted_rs == real and len(real) == 3
+
+    return _drain_case(mocks, KEMP, sstp, check)

@@ -27,38 +27,32 @@ _SERVICE_PARAMS = (
 
 
 def _services(inv: Invocation, args: dict[str, Any]) -> list[str]:
-    """Resolve -Name/-DisplayName (wildcards allowed) to service names, writing PowerShell's not-found "
-    "errors."""
+    """Resolve -Name/-DisplayName (wildcards allowed) to service names, writing PowerShell's not-found
+    errors."""
     names = inv.backend.service_names()
-    found: list[str] = []
     if "DisplayName" in args:
-        for pattern in args["DisplayName"]:
-            hits = [
-                n
-                for n in names
-                if fnmatch.fnmatchcase(inv.backend.service_info(n)["display_name"].lower(), pattern.lower())
-            ]
-            if not hits and not any(ch in pattern for ch in "*?["):
-                inv.error(
-                    error_record(
-                        f"Cannot find any service with display name '{pattern}'.",
-                        f"NoServiceFoundForGivenDisplayName,{inv.spec.type_name}",
-                        ErrorCategory.ObjectNotFound,
-                        "ServiceCommandException",
-                        activity=inv.spec.name,
-                        target=pattern,
-                    )
-                )
-            found.extend(h for h in hits if h not in found)
-        return found
-    patterns = args.get("Name") or ["*"]
+        by_display = {n: inv.backend.service_info(n)["display_name"] for n in names}
+        return _matching(
+            inv, by_display, args["DisplayName"], "display name", "NoServiceFoundForGivenDisplayName"
+        )
+    return _matching(
+        inv, {n: n for n in names}, args.get("Name") or ["*"], "service name", "NoServiceFoundForGivenName"
+    )
+
+
+def _matching(
+    inv: Invocation, keyed: dict[str, str], patterns: list[str], what: str, error_id: str
+) -> list[str]:
+    """The services whose key (name or display name) matches one of ``patterns``, in pattern order; a
+    pattern without wildcards that matches nothing is a non-terminating error."""
+    found: list[str] = []
     for pattern in patterns:
-        hits = [n for n in names if fnmatch.fnmatchcase(n.lower(), pattern.lower())]
+        hits = [n for n, key in keyed.items() if fnmatch.fnmatchcase(key.lower(), pattern.lower())]
         if not hits and not any(ch in pattern for ch in "*?["):
             inv.error(
                 error_record(
-                    f"Cannot find any service with service name '{pattern}'.",
-                    f"NoServiceFoundForGivenName,{inv.spec.type_name}",
+                    f"Cannot find any service with {what} '{pattern}'.",
+                    f"{error_id},{inv.spec.type_name}",
                     ErrorCategory.ObjectNotFound,
                     "ServiceCommandException",
                     activity=inv.spec.name,

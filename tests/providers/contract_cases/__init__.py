@@ -1,7 +1,7 @@
 """The provider contract's cases as data: one ``ContractCase`` per object type, gathered per vendor.
 
-A vendor registers by adding its ``VendorCases`` to ``VENDOR_CASES`` below (one line); its module
-(``tests/providers/contract_cases/<vendor>.py`` or anywhere under tests/) builds the cases. Each case
+A vendor registers by a module of this package, ``tests/providers/contract_cases/<vendor>.py``, whose
+``VENDOR`` (a ``VendorCases``) holds its cases; ``VENDOR_CASES`` gathers every module's. Each case
 names the provider class, the inputs, the parent objects to create first, how a person changes the
 object by hand (through the vendor client or the twin), and how someone else makes an object of the
 same name (None where the device cannot tell, said in the case's ``note``).
@@ -118,11 +118,13 @@ def fingerprint() -> str:
 
 
 def _registered() -> list[VendorCases]:
-    from tests.providers.contract_cases import citrix, f5, kemp
-    from tests.toy_vendor import contract as toy
+    """The ``VENDOR`` of every module of this package, by module name."""
+    import importlib
+    import pkgutil
 
-    return [f5.VENDOR, citrix.VENDOR, kemp.VENDOR, toy.VENDOR]
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__))
+    return [importlib.import_module(f"{__name__}.{name}").VENDOR for name in names]
 
 
-#: Every vendor the contract test runs (a new vendor: add its VendorCases here).
+#: Every vendor the contract test runs: a new vendor adds its module here, with its ``VENDOR``.
 VENDOR_CASES: list[VendorCases] = _registered()

@@ -1,4 +1,4 @@
-"""The toy vendor's provider contract cases: its one object type, the pool."""
+"""The toy vendor's provider contract cases (tests/toy_vendor): its one object type, the pool."""
 
 from __future__ import annotations
 
