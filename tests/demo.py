@@ -7,6 +7,7 @@ the real Pulumi CLI, on a local file backend (.state/). Safe to run twice: the s
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import subprocess
@@ -61,33 +62,63 @@ def set_aside_foreign_checkpoint(stack: str) -> Path | None:
     return aside
 
 
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """The demo's options; anything else is passed on to ``pulumi up``."""
+    parser = argparse.ArgumentParser(
+        prog="./run demo",
+        description=(
+            "Start the local appliance twins a stack points at and provision that stack with the real Pulumi "
+            "CLI, on a local file backend (.state/). Safe to run twice: the second run changes nothing."
+        ),
+        epilog=(
+            "Other arguments go to `pulumi up` (e.g. --diff). Afterwards: ./run twins status | stop; "
+            "./run pulumi preview --refresh --stack NAME."
+        ),
+    )
+    parser.add_argument(
+        "--stack",
+        default=STACK,
+        metavar="NAME",
+        help="the stack to provision: stacks/Pulumi.NAME.yaml (default: %(default)s)",
+    )
+    return parser.parse_known_args(argv)
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--pulumi"]:
         return _pulumi(*argv[1:]).returncode
+    args, up_args = parse_args(argv)
+    stack = args.stack
+    stack_file = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        print(
+            f"./run demo: no stack file {stack_file.relative_to(ROOT)} (stacks: {_stacks()})", file=sys.stderr
+        )
+        return 2
 
-    print("Starting the appliance twins for stacks/Pulumi.local.yaml ...")
-    started = subprocess.run([sys.executable, "-m", "emulators", "start", "--stack", STACK], cwd=ROOT)
+    print(f"Starting the appliance twins for stacks/Pulumi.{stack}.yaml ...")
+    started = subprocess.run([sys.executable, "-m", "emulators", "start", "--stack", stack], cwd=ROOT)
     if started.returncode != 0:
         return started.returncode
 
     print(
         f"Provisioning with the Pulumi CLI {cli_version()} ({pulumi_bin()}), backend {BACKEND.as_uri()} ..."
     )
-    aside = set_aside_foreign_checkpoint(STACK)
+    aside = set_aside_foreign_checkpoint(stack)
     if aside is not None:
-        print(f"  the checkpoint of stack '{STACK}' failed the CLI's integrity check; moved to {aside}")
-    select = _pulumi("stack", "select", "--create", STACK, "--non-interactive", capture=True)
+        print(f"  the checkpoint of stack '{stack}' failed the CLI's integrity check; moved to {aside}")
+    select = _pulumi("stack", "select", "--create", stack, "--non-interactive", capture=True)
     if select.returncode != 0:
         print(select.stdout + select.stderr)
         return select.returncode
-    up = _pulumi("up", "--stack", STACK, "--yes", "--skip-preview", "--non-interactive", *argv)
+    up = _pulumi("up", "--stack", stack, "--yes", "--skip-preview", "--non-interactive", *up_args)
     if up.returncode != 0:
         print(
             f"\n`pulumi up` failed with exit code {up.returncode}; the twins keep running (./run twins stop)."
         )
         return up.returncode
 
-    out = _pulumi("stack", "output", "--stack", STACK, "--json", capture=True)
+    out = _pulumi("stack", "output", "--stack", stack, "--json", capture=True)
     if out.returncode == 0 and out.stdout.strip():
         clusters = json.loads(out.stdout).get("clusters", {})
         print("\nWhat was configured:")
@@ -98,8 +129,14 @@ def main(argv: list[str]) -> int:
             policy = cluster.get("ipsecPolicy", {})
             print("    IPsec policy: " + ", ".join(f"{k}={v}" for k, v in policy.items()))
     print("\nThe twins keep running for inspection (./run twins status | stop);")
-    print("the CLI on this stack: ./run pulumi preview --refresh --stack local")
+    print(f"the CLI on this stack: ./run pulumi preview --refresh --stack {stack}")
     return 0
+
+
+def _stacks() -> str:
+    return ", ".join(
+        sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+    )
 
 
 if __name__ == "__main__":
