@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 import pulumi
-from pulumi.dynamic import Resource
 
 from providers.citrix.objects import (
     CertKeyProvider,
@@ -32,7 +31,7 @@ from providers.citrix.objects import (
     ServiceGroupProvider,
     SslVserverCertKeyBindingProvider,
 )
-from providers.common.resources import ApplianceResource, DrainSpec, ObjectInputs, Opts, SaveInputs
+from providers.common.resources import ApplianceResource, DeviceSave, DrainSpec, ObjectInputs, Opts
 
 Parents = Sequence[pulumi.Input[str]]
 
@@ -140,52 +139,52 @@ class CitrixDrainSpec(DrainSpec):
     server: str
 
 
-class CitrixServer(ApplianceResource):
+class CitrixServer(ApplianceResource, module="citrix", name="Server"):
     def __init__(self, name: str, props: ServerInputs, opts: Opts = None) -> None:
         super().__init__(ServerProvider(), name, props, opts)
 
 
-class CitrixServiceGroup(ApplianceResource):
+class CitrixServiceGroup(ApplianceResource, module="citrix", name="ServiceGroup"):
     def __init__(self, name: str, props: ServiceGroupInputs, opts: Opts = None) -> None:
         super().__init__(ServiceGroupProvider(), name, props, opts)
 
 
-class CitrixServiceGroupMember(ApplianceResource):
+class CitrixServiceGroupMember(ApplianceResource, module="citrix", name="ServiceGroupMember"):
     def __init__(self, name: str, props: ServiceGroupMemberInputs, opts: Opts = None) -> None:
         super().__init__(ServiceGroupMemberProvider(), name, props, opts)
 
 
-class CitrixPingMonitor(ApplianceResource):
+class CitrixPingMonitor(ApplianceResource, module="citrix", name="PingMonitor"):
     def __init__(self, name: str, props: PingMonitorInputs, opts: Opts = None) -> None:
         super().__init__(PingMonitorProvider(), name, props, opts)
 
 
-class CitrixServiceGroupMonitor(ApplianceResource):
+class CitrixServiceGroupMonitor(ApplianceResource, module="citrix", name="ServiceGroupMonitor"):
     def __init__(self, name: str, props: ServiceGroupMonitorInputs, opts: Opts = None) -> None:
         super().__init__(ServiceGroupMonitorBindingProvider(), name, props, opts)
 
 
-class CitrixLbVserver(ApplianceResource):
+class CitrixLbVserver(ApplianceResource, module="citrix", name="LbVserver"):
     def __init__(self, name: str, props: LbVserverInputs, opts: Opts = None) -> None:
         super().__init__(LbVserverProvider(), name, props, opts)
 
 
-class CitrixLbVserverServiceGroup(ApplianceResource):
+class CitrixLbVserverServiceGroup(ApplianceResource, module="citrix", name="LbVserverServiceGroup"):
     def __init__(self, name: str, props: LbVserverServiceGroupInputs, opts: Opts = None) -> None:
         super().__init__(LbVserverServiceGroupBindingProvider(), name, props, opts)
 
 
-class CitrixLbGroup(ApplianceResource):
+class CitrixLbGroup(ApplianceResource, module="citrix", name="LbGroup"):
     def __init__(self, name: str, props: LbGroupInputs, opts: Opts = None) -> None:
         super().__init__(LbGroupProvider(), name, props, opts)
 
 
-class CitrixLbGroupMember(ApplianceResource):
+class CitrixLbGroupMember(ApplianceResource, module="citrix", name="LbGroupMember"):
     def __init__(self, name: str, props: LbGroupMemberInputs, opts: Opts = None) -> None:
         super().__init__(LbGroupVserverBindingProvider(), name, props, opts)
 
 
-class CitrixMode(ApplianceResource):
+class CitrixMode(ApplianceResource, module="citrix", name="Mode"):
     """A global mode kept on; outputs ``was_enabled`` (whether it was on before this stack needed it)."""
 
     was_enabled: pulumi.Output[bool]
@@ -194,17 +193,17 @@ class CitrixMode(ApplianceResource):
         super().__init__(ModeProvider(), name, {**props, "was_enabled": None}, opts)
 
 
-class CitrixPersistentLbVserver(ApplianceResource):
+class CitrixPersistentLbVserver(ApplianceResource, module="citrix", name="PersistentLbVserver"):
     def __init__(self, name: str, props: PersistentLbVserverInputs, opts: Opts = None) -> None:
         super().__init__(PersistentLbVserverProvider(), name, props, opts)
 
 
-class CitrixHttpMonitor(ApplianceResource):
+class CitrixHttpMonitor(ApplianceResource, module="citrix", name="HttpMonitor"):
     def __init__(self, name: str, props: HttpMonitorInputs, opts: Opts = None) -> None:
         super().__init__(HttpMonitorProvider(), name, props, opts)
 
 
-class CitrixCertKey(ApplianceResource):
+class CitrixCertKey(ApplianceResource, module="citrix", name="CertKey"):
     certkey: pulumi.Output[str]
     sha256: pulumi.Output[str]
 
@@ -212,13 +211,12 @@ class CitrixCertKey(ApplianceResource):
         super().__init__(CertKeyProvider(), name, {"certkey": None, "sha256": None, **props}, opts)
 
 
-class CitrixSslVserverCertKey(ApplianceResource):
+class CitrixSslVserverCertKey(ApplianceResource, module="citrix", name="SslVserverCertKey"):
     def __init__(self, name: str, props: SslVserverCertKeyInputs, opts: Opts = None) -> None:
         super().__init__(SslVserverCertKeyBindingProvider(), name, props, opts)
 
 
-class CitrixConfigSave(Resource):
+class CitrixConfigSave(DeviceSave, module="citrix", name="ConfigSave"):
     """``save ns config`` after the objects it follows."""
 
-    def __init__(self, name: str, props: SaveInputs, opts: Opts = None) -> None:
-        super().__init__(ConfigSaveProvider(), name, dict(props), opts)
+    provider_class = ConfigSaveProvider

@@ -20,7 +20,9 @@ second ``up`` writes nothing), read back, stamp the revision. ``read`` returns t
 
 from __future__ import annotations
 
+import json
 import math
+import threading
 import uuid
 from typing import Any, ClassVar
 
@@ -91,11 +93,20 @@ class ApplianceObjectProvider(ConfiguredProvider):
     fields: ClassVar[FieldMap] = FieldMap()
 
     # -- Pulumi plumbing ---------------------------------------------------------------------------
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         checked = {k: (v if k == PROVIDER_KEY else plain(v)) for k, v in news.items()}
+        OLD_INPUTS.remember(olds, checked)
         return CheckResult(checked, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """What changed between the last known outputs (the appliance's view) and the new inputs.
+
+        A pure update whose changed keys the engine's own comparison of old and new inputs also sees is
+        answered "unknown": the engine then diffs the inputs itself and shows the changed keys alone,
+        down to the field of a dict (docs/pulumi-engine.md#detailed-diffs); otherwise (a replacement,
+        drift found by a refresh, a state of an older version) the answer is "changes", and the preview
+        shows the whole object."""
+        old_inputs = OLD_INPUTS.recall(news)
         olds, news = plain(olds), plain(news)
         replaces = [k for k in self.identity_keys if olds.get(k) != news.get(k)]
         if _url(olds) != _url(news):
@@ -107,9 +118,10 @@ class ApplianceObjectProvider(ConfiguredProvider):
             for k in (*self.property_keys, *CONNECTION_KEYS)
             if k not in replaces and olds.get(k) != news.get(k)
         ]
-        changes = bool(replaces or changed)
+        if changed and not replaces and engine_sees(old_inputs, olds, changed):
+            return DiffResult(changes=None, replaces=[], stables=[], delete_before_replace=None)
         return DiffResult(
-            changes=changes,
+            changes=bool(replaces or changed),
             replaces=replaces,
             stables=[],
             delete_before_replace=self.delete_before_replace,
@@ -261,6 +273,44 @@ def _parent_replaced(key: str, olds: dict[str, Any], news: dict[str, Any]) -> bo
     if isinstance(new, list | tuple) or key not in olds:
         return False
     return bool(olds[key] != new)
+
+
+class OldInputs:
+    """The old inputs of each resource, as Check receives them, for its Diff to consult.
+
+    The Python SDK hands a dynamic provider's ``diff`` the old outputs only (pulumi/dynamic/__main__.py,
+    ``Diff``), while ``check`` gets the old inputs; both run in the one provider process, check first,
+    and diff's ``news`` are exactly what check returned. Kept per process, keyed by those inputs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_news: dict[str, dict[str, Any]] = {}
+
+    @staticmethod
+    def _key(news: dict[str, Any]) -> str:
+        # diff's news come back through the wire (every number a float again, unknowns new objects)
+        props = {k: v for k, v in plain(news).items() if k != PROVIDER_KEY}
+        return json.dumps(
+            props, sort_keys=True, default=lambda v: "<unknown>" if isinstance(v, Unknown) else repr(v)
+        )
+
+    def remember(self, olds: dict[str, Any], checked: dict[str, Any]) -> None:
+        if olds:
+            with self._lock:
+                self._by_news[self._key(checked)] = plain(olds)
+
+    def recall(self, news: dict[str, Any]) -> dict[str, Any] | None:
+        with self._lock:
+            return self._by_news.get(self._key(news))
+
+
+OLD_INPUTS = OldInputs()
+
+
+def engine_sees(old_inputs: dict[str, Any] | None, olds: dict[str, Any], keys: list[str]) -> bool:
+    """Whether the engine's comparison of old and new inputs sees every change in ``keys``: it does when
+    the old inputs held what the old outputs hold for each of them (no drift recorded by a refresh)."""
+    return old_inputs is not None and all(old_inputs.get(k) == olds.get(k) for k in keys)
 
 
 def _url(props: dict[str, Any]) -> str | None:

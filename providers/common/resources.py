@@ -1,18 +1,48 @@
 """The Pulumi resource every appliance-object provider is instantiated through, and the input shapes all
-vendors share (the typed seam between components and providers)."""
+vendors share (the typed seam between components and providers).
+
+Every resource class names its vendor and object in its type token, ``class F5Pool(ApplianceResource,
+module="f5", name="Pool")`` giving ``pulumi-python:dynamic/f5:Pool``, so a preview row says what the object
+is. Stacks written before the tokens carry ``pulumi-python:dynamic:Resource`` in every URN; each resource
+aliases that old type, so the engine matches the old URN and updates in place instead of replacing
+(docs/pulumi-engine.md#typed-dynamic-resources).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 import pulumi
-from pulumi.dynamic import Resource
+from pulumi.dynamic import Resource, ResourceProvider
 
 from providers.common.device import DeviceSettings
 from providers.common.resource import ApplianceObjectProvider
 
 Opts = pulumi.ResourceOptions | None
+
+#: The type every dynamic resource had before it named its vendor and object (the SDK's default token).
+LEGACY_TYPE = "pulumi-python:dynamic:Resource"
+
+
+def type_token(cls: type[Resource]) -> str:
+    """The type token the SDK registers instances of the dynamic resource class ``cls`` under."""
+    return f"pulumi-python:{cls._resource_type_name}"
+
+
+class TypedResource(Resource):
+    """A dynamic resource with a type token of its own that answers to LEGACY_TYPE too (an alias), so a
+    stack recorded under the old token keeps its objects."""
+
+    def __init__(
+        self, provider: ResourceProvider, name: str, props: Mapping[str, Any], opts: Opts = None
+    ) -> None:
+        token = type_token(type(self))
+        if token != LEGACY_TYPE:
+            opts = pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=LEGACY_TYPE)]), opts
+            )
+        super().__init__(provider, name, dict(props), opts)
 
 
 class ObjectInputs(TypedDict):
@@ -36,7 +66,16 @@ class DrainSpec(TypedDict):
     device: DeviceSettings
 
 
-class ApplianceResource(Resource):
+class DeviceSave(TypedResource):
+    """A device's configuration save (providers/common/save.py): each vendor names its ``provider_class``."""
+
+    provider_class: ClassVar[type[ResourceProvider]]
+
+    def __init__(self, name: str, props: SaveInputs, opts: Opts = None) -> None:
+        super().__init__(self.provider_class(), name, dict(props), opts)
+
+
+class ApplianceResource(TypedResource):
     """A dynamic resource with the ``revision`` output of ApplianceObjectProvider: it changes only when
     the object was written, adopted, or found changed since the state was written.
 

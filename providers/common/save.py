@@ -51,7 +51,11 @@ class DeviceSaveProvider(ConfiguredProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         olds, news = plain(olds), plain(news)
         changed = any(olds.get(k) != news.get(k) for k in ("device", "revisions"))
-        return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
+        # The outputs are the inputs, so the engine's own diff of the inputs sees the same change: "unknown"
+        # lets it show the revisions that moved alone (docs/pulumi-engine.md#detailed-diffs).
+        return DiffResult(
+            changes=None if changed else False, replaces=[], stables=[], delete_before_replace=False
+        )
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._save(news))

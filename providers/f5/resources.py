@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 import pulumi
-from pulumi.dynamic import Resource
 
-from providers.common.resources import ApplianceResource, DrainSpec, ObjectInputs, Opts, SaveInputs
+from providers.common.resources import ApplianceResource, DeviceSave, DrainSpec, ObjectInputs, Opts
 from providers.f5.client import full_path
 from providers.f5.objects import (
     CertificateProvider,
@@ -111,47 +110,47 @@ class F5DrainSpec(DrainSpec):
     members: list[PoolMemberRef]
 
 
-class F5Node(ApplianceResource):
+class F5Node(ApplianceResource, module="f5", name="Node"):
     def __init__(self, name: str, props: NodeInputs, opts: Opts = None) -> None:
         super().__init__(NodeProvider(), name, props, opts)
 
 
-class F5Pool(ApplianceResource):
+class F5Pool(ApplianceResource, module="f5", name="Pool"):
     def __init__(self, name: str, props: PoolInputs, opts: Opts = None) -> None:
         super().__init__(PoolProvider(), name, props, opts)
 
 
-class F5SourceAddressPersistence(ApplianceResource):
+class F5SourceAddressPersistence(ApplianceResource, module="f5", name="SourceAddressPersistence"):
     def __init__(self, name: str, props: PersistenceInputs, opts: Opts = None) -> None:
         super().__init__(SourceAddressPersistenceProvider(), name, props, opts)
 
 
-class F5VirtualServer(ApplianceResource):
+class F5VirtualServer(ApplianceResource, module="f5", name="VirtualServer"):
     def __init__(self, name: str, props: VirtualServerInputs, opts: Opts = None) -> None:
         super().__init__(VirtualServerProvider(), name, props, opts)
 
 
-class F5SslPersistence(ApplianceResource):
+class F5SslPersistence(ApplianceResource, module="f5", name="SslPersistence"):
     def __init__(self, name: str, props: PersistenceInputs, opts: Opts = None) -> None:
         super().__init__(SslPersistenceProvider(), name, props, opts)
 
 
-class F5HttpMonitor(ApplianceResource):
+class F5HttpMonitor(ApplianceResource, module="f5", name="HttpMonitor"):
     def __init__(self, name: str, props: MonitorInputs, opts: Opts = None) -> None:
         super().__init__(HttpMonitorProvider(), name, props, opts)
 
 
-class F5HttpsMonitor(ApplianceResource):
+class F5HttpsMonitor(ApplianceResource, module="f5", name="HttpsMonitor"):
     def __init__(self, name: str, props: MonitorInputs, opts: Opts = None) -> None:
         super().__init__(HttpsMonitorProvider(), name, props, opts)
 
 
-class F5ClientSslProfile(ApplianceResource):
+class F5ClientSslProfile(ApplianceResource, module="f5", name="ClientSslProfile"):
     def __init__(self, name: str, props: ClientSslProfileInputs, opts: Opts = None) -> None:
         super().__init__(ClientSslProfileProvider(), name, props, opts)
 
 
-class F5Certificate(ApplianceResource):
+class F5Certificate(ApplianceResource, module="f5", name="Certificate"):
     """The SSTP certificate and key; outputs ``sha256``, ``certificate`` and ``key`` (device paths)."""
 
     sha256: pulumi.Output[str]
@@ -164,8 +163,7 @@ class F5Certificate(ApplianceResource):
         )
 
 
-class F5ConfigSave(Resource):
+class F5ConfigSave(DeviceSave, module="f5", name="ConfigSave"):
     """``save sys config`` (and the config-sync to the device group) after the objects it follows."""
 
-    def __init__(self, name: str, props: SaveInputs, opts: Opts = None) -> None:
-        super().__init__(ConfigSaveProvider(), name, dict(props), opts)
+    provider_class = ConfigSaveProvider

@@ -89,32 +89,32 @@ class KempDrainSpec(DrainSpec):
     real_servers: list[RealServerRef]
 
 
-class KempVirtualService(ApplianceResource):
+class KempVirtualService(ApplianceResource, module="kemp", name="VirtualService"):
     def __init__(self, name: str, props: VirtualServiceInputs, opts: Opts = None) -> None:
         super().__init__(VirtualServiceProvider(), name, props, opts)
 
 
-class KempRealServer(ApplianceResource):
+class KempRealServer(ApplianceResource, module="kemp", name="RealServer"):
     def __init__(self, name: str, props: RealServerInputs, opts: Opts = None) -> None:
         super().__init__(RealServerProvider(), name, props, opts)
 
 
-class KempPortFollow(ApplianceResource):
+class KempPortFollow(ApplianceResource, module="kemp", name="PortFollow"):
     def __init__(self, name: str, props: PortFollowInputs, opts: Opts = None) -> None:
         super().__init__(PortFollowProvider(), name, props, opts)
 
 
-class KempHealthCheckedVirtualService(ApplianceResource):
+class KempHealthCheckedVirtualService(ApplianceResource, module="kemp", name="HealthCheckedVirtualService"):
     def __init__(self, name: str, props: HealthCheckedVirtualServiceInputs, opts: Opts = None) -> None:
         super().__init__(HealthCheckedVirtualServiceProvider(), name, props, opts)
 
 
-class KempSstpVirtualService(ApplianceResource):
+class KempSstpVirtualService(ApplianceResource, module="kemp", name="SstpVirtualService"):
     def __init__(self, name: str, props: SstpVirtualServiceInputs, opts: Opts = None) -> None:
         super().__init__(SstpVirtualServiceProvider(), name, props, opts)
 
 
-class KempCertificate(ApplianceResource):
+class KempCertificate(ApplianceResource, module="kemp", name="Certificate"):
     """The SSTP certificate and key; outputs ``name`` (as installed) and ``sha256``."""
 
     name: pulumi.Output[str]

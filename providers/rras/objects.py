@@ -14,10 +14,12 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
+    ResourceProvider,
     UpdateResult,
 )
 
 from providers.common.device import ConfiguredProvider
+from providers.common.diagnostics import tell, warn_once
 from providers.common.drain import set_node_enabled
 from providers.common.errors import ProviderError
 from providers.common.resource import ApplianceObjectProvider, plain
@@ -66,12 +68,25 @@ class NodeSettingProvider(ApplianceObjectProvider):
         # Node settings have no marker of their own: the node is declared by this stack's cluster.
         return str(props["owner"])
 
+    def setting(self, props: dict[str, Any]) -> str:
+        """The setting's name in a restart's reasons ("ipsec-policy", a registry value's name)."""
+        return self.object_type
+
+    def _stamp(self, outs: dict[str, Any], wrote: bool, unchanged: Any) -> None:
+        # A written revision names its setting, so the restart it causes can say why (``because``).
+        super()._stamp(outs, wrote, unchanged)
+        if wrote and self.revision_key:
+            outs[self.revision_key] = f"{self.setting(outs)} {outs[self.revision_key]}"
+
 
 class IpsecPolicyProvider(NodeSettingProvider):
     """The IKEv2 custom IPsec policy of one node (Set-/Get-VpnServerConfiguration)."""
 
     object_type = "VPN server IPsec policy"
     property_keys = ("policy",)
+
+    def setting(self, props: dict[str, Any]) -> str:
+        return "ipsec-policy"
 
     def object_id(self, props: dict[str, Any]) -> str:
         return f"{props['node']}/ipsec-policy"
@@ -112,6 +127,9 @@ class RegistryValueProvider(NodeSettingProvider):
     identity_keys = ("node", "path", "name")
     property_keys = ("ensure", "value")
     carried_keys = ("kind", "keep_on_delete")
+
+    def setting(self, props: dict[str, Any]) -> str:
+        return str(props.get("name") or self.object_type)
 
     def object_id(self, props: dict[str, Any]) -> str:
         return f"{props['node']}/{props['path']}\\{props['name']}"
@@ -181,8 +199,10 @@ class NodeRestartProvider(ConfiguredProvider):
     """
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # The outputs are the inputs (plus last_restart), so the engine's own diff of the inputs sees the
+        # same change and shows only the revisions that moved (docs/pulumi-engine.md#detailed-diffs).
         changed = _signature(olds) != _signature(news)
-        return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
+        return DiffResult(changes=None if changed else False, replaces=[], stables=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = plain(props)
@@ -201,46 +221,131 @@ class NodeRestartProvider(ConfiguredProvider):
         """Nothing to undo: restarts are events, not objects."""
 
     @staticmethod
-    def _needed(node: dict[str, Any], old: dict[str, Any] | None) -> list[str]:
-        services = []
+    def _needed(node: dict[str, Any], old: dict[str, Any] | None) -> tuple[list[str], list[str]]:
+        """The services to restart, and the settings that changed (their revisions name them)."""
+        services: list[str] = []
+        because: list[str] = []
         for service in ("IKEEXT", "RemoteAccess"):
-            revisions = list(node["services"].get(service) or [])
+            revisions = [str(r) for r in node["services"].get(service) or []]
+            before = [str(r) for r in ((old or {}).get("services") or {}).get(service) or []]
+            moved = [r for r in revisions if r != "adopted" and r not in before]
             if old is None:
-                if any(r != "adopted" for r in revisions):
+                if moved:
                     services.append(service)
-            elif revisions != list((old.get("services") or {}).get(service) or []):
+            elif revisions != before:
                 services.append(service)
+                moved = moved or ["a removed setting"]
+            because += [_setting_of(r) for r in moved if _setting_of(r) not in because]
         if "IKEEXT" in services and "RemoteAccess" not in services:
             # RemoteAccess depends on IKEEXT (docs/rras.md#when-changes-take-effect)
             services.append("RemoteAccess")
-        return services
+        return services, because
 
     def _restart(self, node: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any] | None:
-        services = self._needed(node, old)
+        services, because = self._needed(node, old)
         if not services:
             return None
         name = node["node"]
         drained = False
+        steps: list[str] = []
         try:
             if node.get("drain"):
                 set_node_enabled(node["drain"], False, self._secrets)
                 drained = True
+                steps.append(f"drained on the {node['drain'].get('kind')} load balancer")
             session = session_for(NodeConnection.from_device(name, node["device"]), self._secrets)
             for service in services:
                 session.invoke("Restart-Service", {"Name": service}, switches=("Force",))
             for service in services:
                 _wait_running(session, service)
+            steps.append(f"{' and '.join(services)} restarted because {', '.join(because)} changed")
             if drained:
                 set_node_enabled(node["drain"], True, self._secrets)
                 drained = False
+                steps.append("enabled")
+            else:
+                steps.append("not drained (no load balancer drain)")
         except ProviderError as exc:
             state = "it is still drained on the load balancer" if drained else "it was not drained"
             later = ", ".join(node.get("later_nodes") or []) or "none"
+            tell(f"{name}: {', '.join(steps) or 'nothing done'}; stopped: {exc}", warning=True)
             raise ProviderError(
                 f"rolling restart stopped at node {name} ({state}): {exc}. Nodes after it in the roll "
                 f"are left as they are ({later}). Fix the node and run `up` again."
             ) from None
-        return {"services": services, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        summary = f"{name}: {', '.join(steps)}"
+        tell(summary)
+        return {
+            "services": services,
+            "because": because,
+            "steps": summary,
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+
+
+def _setting_of(revision: str) -> str:
+    """The setting a revision names ("ipsec-policy 3f2a…"); one of an earlier version names none."""
+    label, _, stamp = revision.rpartition(" ")
+    return label if label and stamp else "a setting"
+
+
+class ClientProfileProvider(ResourceProvider):
+    """What the clients of one cluster see: the virtual address, the load balancer serving it, and the
+    IPsec policy their profile must carry. Nothing on a device: a record whose diff tells the person
+    reading the preview what a change means for clients, as engine warnings:
+
+    - the policy changes: clients must get the new profile (they must use the server's policy, 13868);
+    - the load balancer changes vendor or appliance: the virtual address moves from one appliance to
+      the other; the new objects are created before the old ones are deleted at the end of the run.
+
+    Inputs (and outputs): ``cluster``, ``load_balancer`` (``kind``, ``url``), ``virtual_address``,
+    ``policy`` (the Set-VpnServerConfiguration parameters, as the nodes get them).
+    """
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        olds, news = plain(olds), plain(news)
+        keys = ("cluster", "load_balancer", "virtual_address", "policy")
+        if all(olds.get(k) == news.get(k) for k in keys):
+            return DiffResult(changes=False, replaces=[], stables=[])
+        name = news.get("cluster")
+        old_lb, new_lb = olds.get("load_balancer") or {}, news.get("load_balancer")
+        if isinstance(new_lb, dict) and old_lb and old_lb != new_lb:
+            warn_once(
+                f"{name} lb {old_lb} {new_lb}",
+                f"{name}: virtual address {news.get('virtual_address')} moves from the "
+                f"{old_lb.get('kind')} load balancer at {old_lb.get('url')} to the {new_lb.get('kind')} one "
+                f"at {new_lb.get('url')}: "
+                "the new appliance's objects are created first and the old appliance's deleted at the end of "
+                "the run, so both hold the address meanwhile; sessions through the old appliance drop.",
+            )
+        old, new = olds.get("policy") or {}, news.get("policy")
+        if old and isinstance(new, dict) and old != new:
+            what = ", ".join(
+                f"{k} {old.get(k)} -> {new.get(k)}"
+                for k in sorted(set(old) | set(new))
+                if old.get(k) != new.get(k)
+            )
+            warn_once(
+                f"{name} policy {what}",
+                f"{name}: the IPsec policy changes ({what}); clients must use the same policy or fail "
+                "with error 13868: redeploy the client profile "
+                f"(stack output clusters.{name}.clientProfile).",
+            )
+        # The outputs are the inputs: the engine's own input diff shows the changed fields alone.
+        return DiffResult(changes=None, replaces=[], stables=[])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        props = plain(props)
+        return CreateResult(f"{props['cluster']} client profile", props)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(plain(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing on a device."""
 
 
 def _wait_running(session: NodeSession, service: str) -> None:

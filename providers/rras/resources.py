@@ -10,11 +10,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 import pulumi
-from pulumi.dynamic import Resource
 
 from providers.common.device import DeviceSettings
-from providers.common.resources import ApplianceResource, DrainSpec, Opts
-from providers.rras.objects import IpsecPolicyProvider, NodeRestartProvider, RegistryValueProvider
+from providers.common.resources import ApplianceResource, DrainSpec, Opts, TypedResource
+from providers.rras.objects import (
+    ClientProfileProvider,
+    IpsecPolicyProvider,
+    NodeRestartProvider,
+    RegistryValueProvider,
+)
 
 
 class NodeInputs(TypedDict):
@@ -42,6 +46,19 @@ class PresentRegistryValueInputs(RegistryValueInputs):
     value: pulumi.Input[Any]
 
 
+class LoadBalancerRef(TypedDict):
+    kind: str
+    url: str
+
+
+class ClientProfileInputs(TypedDict):
+    cluster: str
+    load_balancer: LoadBalancerRef
+    virtual_address: str
+    #: Set-VpnServerConfiguration -CustomPolicy parameters by their cmdlet names (what clients must match)
+    policy: Mapping[str, str | int]
+
+
 class NodeRestartInputs(NodeInputs):
     #: How to drain the node on its load balancer first, or None (restarted undrained).
     drain: DrainSpec | None
@@ -50,18 +67,26 @@ class NodeRestartInputs(NodeInputs):
     later_nodes: list[str]
 
 
-class RrasIpsecPolicy(ApplianceResource):
+class RrasIpsecPolicy(ApplianceResource, module="rras", name="IpsecPolicy"):
     def __init__(self, name: str, props: IpsecPolicyInputs, opts: Opts = None) -> None:
         super().__init__(IpsecPolicyProvider(), name, props, opts)
 
 
-class RrasRegistryValue(ApplianceResource):
+class RrasRegistryValue(ApplianceResource, module="rras", name="RegistryValue"):
     def __init__(self, name: str, props: RegistryValueInputs, opts: Opts = None) -> None:
         super().__init__(RegistryValueProvider(), name, props, opts)
 
 
-class RrasNodeRestart(Resource):
+class RrasNodeRestart(TypedResource, module="rras", name="NodeRestart"):
     last_restart: pulumi.Output[dict[str, Any] | None]
 
     def __init__(self, name: str, props: NodeRestartInputs, opts: Opts = None) -> None:
         super().__init__(NodeRestartProvider(), name, {**props, "last_restart": None}, opts)
+
+
+class RrasClientProfile(TypedResource, module="rras", name="ClientProfile"):
+    """What a cluster's clients see (virtual address, load balancer, IPsec policy); its diff warns when a
+    change reaches them (providers/rras/objects.py, ClientProfileProvider)."""
+
+    def __init__(self, name: str, props: ClientProfileInputs, opts: Opts = None) -> None:
+        super().__init__(ClientProfileProvider(), name, props, opts)

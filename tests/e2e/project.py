@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from pulumi.dynamic import Resource
 
+from providers.common.resources import type_token
 from tests.pulumi_cli import cli_env, pulumi_bin
 
 if TYPE_CHECKING:
@@ -93,14 +95,25 @@ class Project:
             self.pulumi("config", "set", "--secret", f"aovpn:{key}", stack=stack, check=True, stdin=value)
 
     @staticmethod
-    def urn(stack: str, name: str) -> str:
-        """The URN of a cluster's appliance resource named ``name`` (a child of its VpnCluster)."""
-        return f"urn:pulumi:{stack}::aovpn::aovpn:index:VpnCluster$pulumi-python:dynamic:Resource::{name}"
+    def urn(stack: str, name: str, resource: type[Resource]) -> str:
+        """The URN of a cluster's appliance resource named ``name`` (a child of its VpnCluster), made by the
+        resource class ``resource`` (its type token: providers/common/resources.py)."""
+        return f"urn:pulumi:{stack}::aovpn::aovpn:index:VpnCluster${type_token(resource)}::{name}"
+
+    def urn_of(self, stack: str, name: str) -> str:
+        """The URN the stack's state records for the resource named ``name``."""
+        found = [
+            r["urn"]
+            for r in self.checkpoint(stack)["checkpoint"]["latest"].get("resources") or []
+            if r["urn"].rsplit("::", 1)[-1] == name
+        ]
+        assert len(found) == 1, (name, found)
+        return str(found[0])
 
     def replace(self, stack: str, name: str, dependents: list[str]) -> CliRun:
         """``pulumi up --replace`` of the resource ``name``, after a preview that must plan the replacement
         of it and of every one of ``dependents`` (the objects built on it) in the same run."""
-        urn = self.urn(stack, name)
+        urn = self.urn_of(stack, name)
         preview = self.pulumi("preview", "--replace", urn, "--json", stack=stack, check=True)
         plan = {(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in preview.json()["steps"]}
         for replaced in (name, *dependents):

@@ -5,8 +5,11 @@ Dynamic providers are pickled into state by reference (module and class name), a
 local demo stack (F5, Citrix ADC and LoadMaster clusters, three RRAS nodes: 20 provider classes) as the
 release at commit 54b1cb4 wrote it, exported with ``pulumi stack export --show-secrets`` (its secrets are
 the twins' test passwords). Against twins that hold the same objects, the current code must refresh it
-(exit 0 or 7, never 1) and destroy it. A refactor that moves or renames a provider class fails here; the
-mend is a compatibility name at the old import path (docs/pulumi-engine.md, "Provider upgrades").
+(exit 0 or 7, never 1), preview it with no object of it created, deleted or replaced (every object of
+that release was typed ``pulumi-python:dynamic:Resource``, which the typed resources alias:
+docs/pulumi-engine.md#typed-dynamic-resources) and destroy it. A refactor that moves or renames a
+provider class fails here; the mend is a compatibility name at the old import path
+(docs/pulumi-engine.md, "Provider upgrades").
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pytest
 import yaml
 
 from components.registry import kinds
+from providers.common.resources import LEGACY_TYPE
 from tests.e2e.project import ROOT, Project, copy_product
 
 pytestmark = pytest.mark.e2e
@@ -96,6 +100,22 @@ def test_a_stack_written_by_the_earlier_release_refreshes_and_destroys(
     assert drift.exit_code in (0, 7), drift.output
     for sign in ("Traceback", "AttributeError", "ModuleNotFoundError", "could not deserialize"):
         assert sign not in drift.output, drift.output
+
+    # The current program against the old state: every old URN is matched through its alias, so no
+    # object of the old state is created, deleted or replaced; they are at most updated. What that
+    # release did not have yet (the configuration saves, the client profile) is created.
+    recorded = {
+        r["urn"].rsplit("::", 1)[-1] for r in json.loads(FIXTURE.read_text())["deployment"]["resources"]
+    }
+    plan = old.pulumi("preview", "--json", stack="local", check=True).json()
+    moved = sorted(
+        (step["op"], step["urn"])
+        for step in plan["steps"]
+        if step["op"] not in ("same", "update")
+        and (step["op"] != "create" or step["urn"].rsplit("::", 1)[-1] in recorded)
+    )
+    assert not moved, moved
+    assert not [s["urn"] for s in plan["steps"] if LEGACY_TYPE in s["urn"]], "rows still untyped"
 
     destroyed = old.pulumi("destroy", "--yes", "--skip-preview", stack="local")
     assert destroyed.exit_code == 0, destroyed.output
