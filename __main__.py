@@ -9,14 +9,15 @@ from __future__ import annotations
 import pulumi
 
 from components.cluster import VpnCluster
-from components.declaration import DeclarationError, parse_clusters
+from components.declaration import DeclarationError
 from components.naming import owner_marker
-from components.registry import check_supported
+from components.preflight import check_clusters, stack_clusters
 
 config = pulumi.Config("aovpn")
 try:
-    clusters = parse_clusters(config.get_object("clusters") or [])
-    check_supported(clusters)
+    # The declaration, what the vendors can provision, the secret keys it names (set, as secrets) and its
+    # CA files: all checked before any resource is registered, in preview as in up.
+    clusters = check_clusters(stack_clusters(config))
 except DeclarationError as exc:
     # RunError: the CLI shows the message without a Python stack trace.
     raise pulumi.RunError(str(exc)) from None
@@ -28,7 +29,8 @@ for cluster in clusters:
     outputs[cluster.name] = {
         "loadBalancer": cluster.load_balancer.kind,
         "virtualAddress": cluster.virtual_address,
-        "objects": component.objects,
+        # counts by kind ("f5:Pool": 2); the objects themselves: `pulumi stack --show-ids`
+        "objectsByKind": component.objects_by_kind,
         "ipsecPolicy": component.ipsec_policy,
         "clientProfile": component.client_profile,
         "sstpCertificateSha256": component.sstp_certificate_sha256,

@@ -17,9 +17,11 @@ the old one goes.
 
 from __future__ import annotations
 
+import re
+
 import pulumi
 
-from components.declaration import Cluster, Node
+from components.declaration import Cluster, LoadBalancer, Node
 from components.naming import device_object, resource_name
 from components.protocols import IKEV2_PORTS, SSTP_HEALTHY_STATUS, SSTP_URI, sstp_node_port
 from components.save import config_save
@@ -51,9 +53,21 @@ LB_METHODS = {"least-connections": "LEASTCONNECTION", "round-robin": "ROUNDROBIN
 PING_INTERVAL, PING_RESPONSE_TIMEOUT, PING_RETRIES, PING_DOWNTIME = 5, 2, 3, 30
 
 
+class NetScalerLoadBalancer(LoadBalancer):
+    """``loadBalancer`` of ``kind: citrix``: the common fields, with the ADC's user-name syntax
+    (docs/citrix.md#names-the-adc-accepts; the space the ADC allows is refused here)."""
+
+    user_pattern = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.#@=:-]{0,126}$")
+    user_rule = (
+        "a user name the ADC accepts: a letter, digit or '_', then letters, digits and - . # @ = : _ "
+        "(no spaces)"
+    )
+
+
 class NetScaler(LoadBalancerVendor):
     kind = "citrix"
     product = "Citrix ADC"
+    declaration = NetScalerLoadBalancer
 
     def check(self, cluster: Cluster) -> list[str]:
         return check(cluster)

@@ -10,10 +10,19 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 # --- IPsec vocabulary (server-side spelling, docs/rras.md#accepted-values) -----------------------------
@@ -55,7 +64,27 @@ WINRM_AUTH = ("ntlm", "kerberos", "credssp", "basic")
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 NODE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
-SECRET_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
+SECRET_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+#: A host in a URL: a DNS name (letters, digits, '-', dot-separated labels).
+DNS_NAME_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+)
+#: A path segment of a WinRM endpoint (``/wsman``, ``/rras1/wsman``): no dots, so no ``..``.
+PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: A Windows account for WinRM: ``DOMAIN\\user``, ``user@dns.domain`` or ``user``
+#: (docs/rras.md#account-names).
+_WINDOWS_ACCOUNT = r"[^\"/\\\[\]:;|=,+*?<>@\s]{1,20}(?<!\.)"
+WINDOWS_USER_RE = re.compile(
+    rf"^(?:(?:[A-Za-z0-9][A-Za-z0-9-]{{0,14}}|\.)\\{_WINDOWS_ACCOUNT}"
+    rf"|[^\"/\\\[\]:;|=,+*?<>@\s()]{{1,64}}@[A-Za-z0-9]([A-Za-z0-9.-]{{0,251}}[A-Za-z0-9])?"
+    rf"|{_WINDOWS_ACCOUNT})$"
+)
+
+# Strict scalars: a YAML ``on``/``yes`` is a boolean, not 1; ``"443"`` is a string, not a port; 60.0 is not
+# a whole number of seconds. The stack file says what it means or is refused.
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+Str = Annotated[str, Strict()]
 
 
 class DeclarationError(ValueError):
@@ -86,19 +115,50 @@ def _choice(value: Any, allowed: Iterable[str], what: str) -> str:
     raise ValueError(f"{value!r} is not a valid {what}; allowed: {', '.join(allowed)}")
 
 
-def _check_https_url(value: str, field: str) -> str:
+def _no_controls(value: str) -> None:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters (tabs, newlines...)")
+
+
+def _url_parts(value: str, schemes: tuple[str, ...], what: str) -> Any:
+    """``value`` split, refused unless it is ``scheme://host[:port]`` plus what the caller allows of a path.
+
+    The value is not echoed: a URL with credentials or a query may carry a secret."""
+    _no_controls(value)
+    if any(c.isspace() for c in value):
+        raise ValueError(f"{what} must not contain spaces")
     parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+    if parts.scheme.lower() not in schemes:
+        raise ValueError(f"{what} must start with {' or '.join(s + '://' for s in schemes)}")
+    if "@" in parts.netloc:
+        raise ValueError(f"{what} must not carry credentials; use user and passwordSecret")
+    if "?" in value or "#" in value or ";" in parts.path:
+        raise ValueError(f"{what} must not carry a query, fragment or parameters")
+    host = parts.hostname or ""
+    if not host:
+        raise ValueError(f"{what} has no host")
+    if parts.netloc.startswith("["):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{what} has a host that is not an IPv6 address in [brackets]") from None
+    elif not DNS_NAME_RE.match(host):
+        raise ValueError(f"{what} has a host that is neither a DNS name nor an IP address")
     try:
         port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"{value!r} has a port outside 1-65535") from exc
+    except ValueError:
+        raise ValueError(f"{what} has a port outside 1-65535") from None
     if port is not None and not 1 <= port <= 65535:
-        raise ValueError(f"{value!r} has a port outside 1-65535")
-    if parts.username or parts.password:
-        raise ValueError(f"{field} must not carry credentials; use user and passwordSecret")
-    return value.rstrip("/")
+        raise ValueError(f"{what} has a port outside 1-65535")
+    if parts.netloc.endswith(":"):
+        raise ValueError(f"{what} has an empty port")
+    return parts
+
+
+def device_key(url: str) -> tuple[str, int]:
+    """Which appliance a load-balancer URL reaches: (host, port), the default port spelled out."""
+    parts = urlsplit(url)
+    return ((parts.hostname or "").lower(), parts.port or 443)
 
 
 class IpsecPolicy(_Model):
@@ -110,8 +170,8 @@ class IpsecPolicy(_Model):
     authentication_transform_constants: str = "SHA256128"
     dh_group: str = Field(default="Group14", alias="dhGroup")
     pfs_group: str = "PFS2048"
-    sa_life_time_seconds: int = Field(default=28800, alias="saLifeTimeSeconds")
-    sa_data_size_for_renegotiation_kilobytes: int = Field(
+    sa_life_time_seconds: Int = Field(default=28800, alias="saLifeTimeSeconds")
+    sa_data_size_for_renegotiation_kilobytes: Int = Field(
         default=102400, alias="saDataSizeForRenegotiationKilobytes"
     )
 
@@ -174,31 +234,69 @@ class IpsecPolicy(_Model):
         }
 
 
-class Management(_Model):
+class _Reached(_Model):
+    """How the project logs in to a device (a load balancer, an RRAS node over WinRM): the user, in the
+    device's syntax (``user_pattern``), the NAME of the secret config key of its password, and the CA bundle
+    its TLS certificate is verified against."""
+
+    #: The device's user-name syntax, and the rule in words (for the message).
+    user_pattern: ClassVar[re.Pattern[str]] = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
+    user_rule: ClassVar[str] = "a user name: letters, digits, '_', '.', '@' and '-', at most 64"
+
+    user: Str
+    password_secret: Str
+    ca_bundle: Str | None = None
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, v: str) -> str:
+        if not v:
+            raise ValueError("must not be empty")
+        if not cls.user_pattern.match(v):
+            raise ValueError(f"is not {cls.user_rule}")
+        return v
+
+    @field_validator("password_secret")
+    @classmethod
+    def _secret(cls, v: str) -> str:
+        return _secret_key(v)
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca(cls, v: str | None) -> str | None:
+        return _ca_path(v)
+
+
+class Management(_Reached):
     """How the project reaches an RRAS node over WinRM (used by the RRAS adapter)."""
 
-    endpoint: str
-    user: str
-    password_secret: str
+    user_pattern = WINDOWS_USER_RE
+    user_rule = (
+        "a Windows account name: DOMAIN\\user, user@dns.domain or user, without spaces or any of "
+        '" / \\ [ ] : ; | = , + * ? < > (docs/rras.md#account-names)'
+    )
+
+    endpoint: Str
     auth: str = "ntlm"
-    ca_bundle: str | None = None
 
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, v: str) -> str:
-        return _check_https_url(v, "endpoint")
+        # The RRAS adapter (providers/rras/session.py) takes the host, the port and the path (default
+        # /wsman) and nothing else: no query, no fragment.
+        parts = _url_parts(v, ("https", "http"), "the endpoint")
+        segments = parts.path.strip("/").split("/") if parts.path.strip("/") else []
+        if not all(PATH_SEGMENT_RE.match(s) for s in segments):
+            raise ValueError(
+                "must be http(s)://host[:port] with an optional path of plain segments such as /wsman "
+                "(letters, digits, '-', '_'; no '.', '..' or escapes)"
+            )
+        return v.rstrip("/")
 
     @field_validator("auth", mode="before")
     @classmethod
     def _auth(cls, v: Any) -> str:
         return _choice(v, WINRM_AUTH, "WinRM authentication")
-
-    @field_validator("password_secret")
-    @classmethod
-    def _secret(cls, v: str) -> str:
-        if not SECRET_KEY_RE.match(v):
-            raise ValueError(f"{v!r} is not a config key name (letters, digits, _ . -)")
-        return v
 
     @model_validator(mode="after")
     def _transport(self) -> Management:
@@ -213,8 +311,8 @@ class Management(_Model):
 
 
 class Node(_Model):
-    name: str
-    address: str
+    name: Str
+    address: Str
     management: Management | None = None
 
     @field_validator("name")
@@ -230,14 +328,15 @@ class Node(_Model):
         return _ip(v)
 
 
-class LoadBalancer(_Model):
+class LoadBalancer(_Reached):
+    """The fields every load balancer declares. Each vendor declares its own subclass (its
+    ``LoadBalancerVendor.declaration``), with the user-name syntax of its appliance and any fields of its
+    own; ``loadBalancer`` is validated with the model of the vendor its ``kind`` names."""
+
+    user_rule = "a user name this appliance accepts: letters, digits, '_', '.', '@' and '-', at most 64"
+
     kind: str
-    url: str
-    user: str
-    password_secret: str
-    ca_bundle: str | None = None
-    partition: str = "Common"
-    device_group: str | None = None
+    url: Str
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -250,46 +349,53 @@ class LoadBalancer(_Model):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
+        # Management traffic is never sent in clear, and the providers append their API paths to the URL:
+        # anything after the port would change what they reach.
         if not v.lower().startswith("https://"):
-            raise ValueError(f"{v!r} must be an https:// URL (management traffic is never sent in clear)")
-        return _check_https_url(v, "url")
+            raise ValueError("must be an https:// URL (management traffic is never sent in clear)")
+        parts = _url_parts(v, ("https",), "the url")
+        if parts.path not in ("", "/"):
+            raise ValueError("must be https://host[:port] and nothing more (no path)")
+        return v.rstrip("/")
 
-    @field_validator("password_secret")
-    @classmethod
-    def _secret(cls, v: str) -> str:
-        if not SECRET_KEY_RE.match(v):
-            raise ValueError(f"{v!r} is not a config key name (letters, digits, _ . -)")
-        return v
 
-    @field_validator("partition")
-    @classmethod
-    def _partition(cls, v: str) -> str:
-        if not re.match(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$", v):
-            raise ValueError(f"{v!r} is not a valid partition name")
-        return v
+def _secret_key(v: str) -> str:
+    """A config key name; the value is never echoed (it may be the secret itself, put in the wrong place)."""
+    if not SECRET_KEY_RE.match(v):
+        raise ValueError(
+            "is not a config key name (a letter, then letters, digits, _ . -, at most 64): it names the "
+            "secret config key, never holds the secret; the value is not shown"
+        )
+    return v
+
+
+def _ca_path(v: str | None) -> str | None:
+    if v is not None:
+        _no_controls(v)
+        if not v:
+            raise ValueError("must name a PEM file of CA certificates (or be left out for the system store)")
+    return v
 
 
 class TlsOffload(_Model):
     """SSTP TLS terminated on the load balancer with the public certificate (DESIGN.md, SSTP)."""
 
-    certificate_secret: str
-    private_key_secret: str
+    certificate_secret: Str
+    private_key_secret: Str
     #: Re-encrypt to the nodes (server-ssl) instead of plain HTTP on port 80. Only valid when the nodes
     #: carry the same certificate (the RRAS adapter checks their SHA-256 hash against it).
-    reencrypt: bool = False
+    reencrypt: Bool = False
 
     @field_validator("certificate_secret", "private_key_secret")
     @classmethod
     def _secret(cls, v: str) -> str:
-        if not SECRET_KEY_RE.match(v):
-            raise ValueError(f"{v!r} is not a config key name (letters, digits, _ . -)")
-        return v
+        return _secret_key(v)
 
 
 class Sstp(_Model):
-    port: int = 443
+    port: Int = 443
     #: The public name clients connect to (Host header of the health check); defaults to the VIP.
-    host_name: str | None = None
+    host_name: Str | None = None
     tls_offload: TlsOffload | None = None
 
     @field_validator("port")
@@ -306,23 +412,41 @@ class Sstp(_Model):
 
 
 class Cluster(_Model):
-    name: str
+    name: Str
     protocols: tuple[str, ...] = ("ikev2",)
-    virtual_address: str
+    virtual_address: Str
     nodes: tuple[Node, ...]
     load_balancer: LoadBalancer
     ipsec: IpsecPolicy = IpsecPolicy()
-    allow_weak_crypto: bool = False
+    allow_weak_crypto: Bool = False
     client_address: Literal["preserved", "translated"] = "preserved"
-    persistence_timeout: int = 3600
+    persistence_timeout: Int = 3600
     load_balancing_method: str = "least-connections"
-    ikev2_fragmentation: bool = Field(default=True, alias="ikev2Fragmentation")
+    ikev2_fragmentation: Bool = Field(default=True, alias="ikev2Fragmentation")
     #: IKEEXT IkeNumEstablishedForInitialQuery, set when the client address is translated (the SA limit
     #: workaround; about twice the concurrent connections expected from one source address).
-    ike_num_established_for_initial_query: int = Field(
+    ike_num_established_for_initial_query: Int = Field(
         default=50000, alias="ikeNumEstablishedForInitialQuery"
     )
     sstp: Sstp = Sstp()
+
+    @field_validator("load_balancer", mode="wrap")
+    @classmethod
+    def _load_balancer(cls, v: Any, handler: ValidatorFunctionWrapHandler) -> LoadBalancer:
+        """Validated with the declaration model of the vendor ``kind`` names (its own fields, its own rules);
+        an unknown kind with the common model, which reports it."""
+        from components.registry import kinds, vendor
+
+        if isinstance(v, Mapping):
+            try:
+                kind = _choice(v.get("kind"), kinds(), "load balancer kind")
+            except ValueError:
+                pass
+            else:
+                model = vendor(kind).declaration
+                return model.model_validate(dict(v))
+        validated: LoadBalancer = handler(v)
+        return validated
 
     @field_validator("name")
     @classmethod
@@ -461,13 +585,38 @@ def _allowed_for(field: str) -> tuple[str, ...]:
     }[field]
 
 
+#: Ranges that are never a VIP or an RRAS node's address (besides loopback, link-local, multicast,
+#: unspecified and reserved, which ``ipaddress`` knows): IPv4 "this network" and the limited broadcast.
+_NOT_HOST_NETWORKS = (ipaddress.ip_network("0.0.0.0/8"), ipaddress.ip_network("255.255.255.255/32"))
+
+
 def _ip(value: str) -> str:
     try:
         addr = ipaddress.ip_address(value)
     except ValueError:
         raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
-    if addr.is_unspecified or addr.is_multicast:
-        raise ValueError(f"{value} is not a usable unicast address")
+    kind = next(
+        (
+            label
+            for label, hit in (
+                ("the unspecified address", addr.is_unspecified),
+                ("a loopback address", addr.is_loopback),
+                ("a link-local address", addr.is_link_local),
+                ("a multicast address", addr.is_multicast),
+                (
+                    "a broadcast or 'this network' address",
+                    any(addr in n for n in _NOT_HOST_NETWORKS if n.version == addr.version),
+                ),
+                ("a reserved address", addr.is_reserved),
+            )
+            if hit
+        ),
+        None,
+    )
+    if kind is not None:
+        raise ValueError(f"{addr} is {kind}, not a usable unicast address of a host")
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        raise ValueError(f"{addr} is an IPv4-mapped IPv6 address; write the IPv4 address {addr.ipv4_mapped}")
     return str(addr)
 
 
@@ -493,40 +642,135 @@ def _cluster_label(raw: Any, index: int) -> str:
     return f"cluster #{index + 1} (no valid name)"
 
 
-def parse_clusters(raw: Any) -> list[Cluster]:
-    """Parse ``aovpn:clusters``; every problem of every cluster is reported in one DeclarationError."""
+def _what(value: Any) -> str:
+    """The type of a value in the stack file's words (the value itself is not echoed)."""
+    if isinstance(value, bool):
+        return "a boolean (YAML reads true/false, yes/no and on/off as booleans)"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return "null" if value is None else type(value).__name__
+
+
+#: Pydantic's type errors, as the stack file's author reads them.
+_TYPE_MESSAGES = {
+    "int_type": "must be a whole number",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "model_type": "must be a mapping of fields",
+    "dict_type": "must be a mapping of fields",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "literal_error": None,
+}
+
+
+def _message(err: Any, item: Mapping[str, Any]) -> str:
+    kind, msg = err["type"], str(err["msg"])
+    if kind == "extra_forbidden":
+        return _unknown_field(tuple(err["loc"]), item)
+    if kind == "missing":
+        return "is required"
+    if _TYPE_MESSAGES.get(kind):
+        return f"{_TYPE_MESSAGES[kind]}, got {_what(err.get('input'))}"
+    return msg.removeprefix("Value error, ")
+
+
+def _unknown_field(loc: tuple[Any, ...], item: Mapping[str, Any]) -> str:
+    """An unknown field; under ``loadBalancer``, the vendors whose declaration has it, if any."""
+    generic = "is not a known field (check the spelling; every field is in docs/declaration.md)"
+    if len(loc) != 2 or loc[0] != "loadBalancer":
+        return generic
+    from components.registry import kinds, vendor
+
+    field = str(loc[1])
+    owners = [k for k in kinds() if field in _aliases(vendor(k).declaration)]
+    if not owners:
+        return generic
+    lb = item.get("loadBalancer")
+    kind = lb.get("kind") if isinstance(lb, Mapping) else None
+    return (
+        f"is not a field of a {kind} load balancer; it is a field of: {', '.join(owners)} (nothing ignored)"
+    )
+
+
+def _aliases(model: type[BaseModel]) -> set[str]:
+    return {f.alias or name for name, f in model.model_fields.items()}
+
+
+def validate_clusters(raw: Any) -> tuple[list[Cluster], list[str]]:
+    """The clusters of ``aovpn:clusters`` that are valid, and every problem found, each as
+    ``cluster 'x': field: message``; rules across clusters (names, addresses per appliance) included."""
     if not isinstance(raw, list):
-        raise DeclarationError(["aovpn:clusters: must be a list of cluster declarations"])
+        return [], ["aovpn:clusters: must be a list of cluster declarations"]
     problems: list[str] = []
     clusters: list[Cluster] = []
     for index, item in enumerate(raw):
         label = _cluster_label(item, index)
         if not isinstance(item, Mapping):
-            problems.append(f"{label}: must be a mapping of fields, got {type(item).__name__}")
+            problems.append(f"{label}: must be a mapping of fields, got {_what(item)}")
             continue
         try:
             cluster = Cluster.model_validate(dict(item))
         except ValidationError as exc:
             for err in exc.errors():
-                field = _loc(tuple(err["loc"]))
-                msg = err["msg"]
-                if err["type"] == "extra_forbidden":
-                    msg = "is not a known field (check the spelling; see README 'Declaration')"
-                elif err["type"] == "missing":
-                    msg = "is required"
-                msg = msg.removeprefix("Value error, ")
-                problems.append(f"{label}: {field}: {msg}")
+                problems.append(f"{label}: {_loc(tuple(err['loc']))}: {_message(err, item)}")
             continue
-        problems.extend(f"{label}: {p}" for p in cluster.checkup())
+        found = cluster.checkup()
+        problems.extend(f"{label}: {p}" for p in found)
         clusters.append(cluster)
-    names = [c.name for c in clusters]
-    for name in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(f"cluster {name!r}: name: declared more than once; cluster names must be unique")
-    vips = [(c.virtual_address, c.load_balancer.url) for c in clusters]
-    for vip, url in sorted({v for v in vips if vips.count(v) > 1}):
-        problems.append(
-            f"virtualAddress {vip} on {url}: used by more than one cluster; each cluster needs its own"
-        )
+    problems.extend(_across(clusters))
+    return [c for c in clusters if not _named(problems, c.name)], problems
+
+
+def _named(problems: list[str], name: str) -> bool:
+    return any(p.startswith(f"cluster {name!r}:") for p in problems)
+
+
+def _across(clusters: list[Cluster]) -> list[str]:
+    """Rules across clusters: unique names; on one appliance (the same load-balancer host and port), no
+    two clusters share a virtual address, and no address is a node of two clusters or one's VIP and
+    another's node. Both clusters are named."""
+    problems: list[str] = []
+    first: dict[str, Cluster] = {}
+    for c in clusters:
+        if c.name in first:
+            problems.append(
+                f"cluster {c.name!r}: name: declared more than once; cluster names must be unique"
+            )
+        first.setdefault(c.name, c)
+    #: per appliance and address: (cluster, what the address is there)
+    seen: dict[
+        tuple[tuple[str, int], ipaddress.IPv4Address | ipaddress.IPv6Address], tuple[int, str, str]
+    ] = {}
+    for index, c in enumerate(clusters):
+        device = device_key(c.load_balancer.url)
+        where = f"{device[0]}:{device[1]}"
+        uses = [("virtualAddress", c.virtual_address, "the virtual address")]
+        uses += [(f"nodes[{i}].address", n.address, f"node {n.name}") for i, n in enumerate(c.nodes)]
+        for field, address, role in uses:
+            key = (device, ipaddress.ip_address(address))
+            if key in seen and seen[key][0] != index:
+                _, other, other_role = seen[key]
+                problems.append(
+                    f"cluster {c.name!r}: {field}: {address} is already {other_role} of cluster {other!r} on "
+                    f"the same load balancer ({where}); each cluster needs addresses of its own there"
+                )
+            else:
+                seen.setdefault(key, (index, c.name, role))
+    return problems
+
+
+def parse_clusters(raw: Any) -> list[Cluster]:
+    """Parse ``aovpn:clusters``; every problem of every cluster is reported in one DeclarationError."""
+    clusters, problems = validate_clusters(raw)
     if problems:
         raise DeclarationError(problems)
     return clusters

@@ -15,11 +15,13 @@ terminates TLS; with re-encryption /Common/serverssl carries it on to the nodes 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pulumi
+from pydantic import ValidationInfo, field_validator
 
-from components.declaration import Cluster, LoadBalancer
+from components.declaration import Cluster, LoadBalancer, Str
 from components.naming import device_object, resource_name
 from components.protocols import (
     IKEV2_PORTS,
@@ -31,6 +33,7 @@ from components.protocols import (
 from components.save import config_save
 from components.vendor import Built, LoadBalancerVendor, Objects, device_settings
 from providers.common.device import DeviceSettings
+from providers.f5.client import OBJECT_NAME_RE
 from providers.f5.resources import (
     F5Certificate,
     F5ClientSslProfile,
@@ -58,9 +61,34 @@ CLIENTSSL_PARENT = "/Common/clientssl"
 SERVERSSL_PROFILE = "/Common/serverssl"
 
 
+class BigIpLoadBalancer(LoadBalancer):
+    """``loadBalancer`` of ``kind: f5``: the common fields, the BIG-IP's user-name syntax, the partition the
+    objects go in and the HA device group to config-sync to (docs/f5.md#names-the-big-ip-accepts)."""
+
+    user_pattern = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
+    user_rule = (
+        "a user name the BIG-IP accepts: a letter, digit or '_', then letters, digits and _ . @ -, at most 64"
+    )
+
+    partition: Str = "Common"
+    device_group: Str | None = None
+
+    @field_validator("partition", "device_group")
+    @classmethod
+    def _object_name(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and not OBJECT_NAME_RE.match(v):
+            what = "partition" if info.field_name == "partition" else "device group"
+            raise ValueError(
+                f"is not a BIG-IP {what} name (a letter, then letters, digits and _ . -, at most 64; "
+                "docs/f5.md#names-the-big-ip-accepts)"
+            )
+        return v
+
+
 class BigIp(LoadBalancerVendor):
     kind = "f5"
     product = "F5 BIG-IP"
+    declaration = BigIpLoadBalancer
 
     def build(self, cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
         return build(cluster, owner, parent)
@@ -76,14 +104,22 @@ def _ids(resources: Sequence[pulumi.CustomResource]) -> list[pulumi.Output[str]]
     return [r.id for r in resources]
 
 
-def _device(lb: LoadBalancer) -> DeviceSettings:
+def _declared(cluster: Cluster) -> BigIpLoadBalancer:
+    """The cluster's ``loadBalancer`` as the BIG-IP model validated it (components/declaration.py)."""
+    lb = cluster.load_balancer
+    if not isinstance(lb, BigIpLoadBalancer):
+        raise TypeError(f"cluster {cluster.name!r}: loadBalancer was not validated as an F5 declaration")
+    return lb
+
+
+def _device(lb: BigIpLoadBalancer) -> DeviceSettings:
     """How providers reach the BIG-IP (and the HA device group its changes are synced to)."""
     return {**device_settings(lb), "sync_group": lb.device_group}
 
 
 def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
     """Create the cluster's BIG-IP resources as children of ``parent``."""
-    lb = cluster.load_balancer
+    lb = _declared(cluster)
     partition = lb.partition
     device = _device(lb)
     base: F5Inputs = {"device": device, "partition": partition, "owner": owner}
@@ -288,7 +324,7 @@ def _sstp(
 
 def drain_targets(cluster: Cluster) -> dict[str, F5DrainSpec]:
     """Per RRAS node: what to disable on the BIG-IP to drain it (its members in every pool)."""
-    lb = cluster.load_balancer
+    lb = _declared(cluster)
     device = _device(lb)
     sstp_port = sstp_node_port(cluster)
     pools: list[tuple[str, int]] = []

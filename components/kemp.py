@@ -14,9 +14,11 @@ are the nodes on port 80 (HTTP check), or on 443 with SSL re-encryption.
 
 from __future__ import annotations
 
+import re
+
 import pulumi
 
-from components.declaration import Cluster
+from components.declaration import Cluster, LoadBalancer
 from components.naming import device_object, resource_name
 from components.protocols import (
     IKEV2_PORTS,
@@ -44,9 +46,18 @@ SCHEDULES = {"least-connections": "lc", "round-robin": "rr"}
 MIN_TIMEOUT, MAX_TIMEOUT = 60, 604800
 
 
+class LoadMasterLoadBalancer(LoadBalancer):
+    """``loadBalancer`` of ``kind: kemp``: the common fields, with the LoadMaster's user-name syntax
+    (docs/kemp.md#names-the-loadmaster-accepts)."""
+
+    user_pattern = re.compile(r"^[A-Za-z0-9=~^._+#@/-]{1,64}$")
+    user_rule = "a user name the LoadMaster accepts: letters, digits and = ~ ^ . _ + # @ / -, at most 64"
+
+
 class LoadMaster(LoadBalancerVendor):
     kind = "kemp"
     product = "Kemp LoadMaster"
+    declaration = LoadMasterLoadBalancer
 
     def check(self, cluster: Cluster) -> list[str]:
         return check(cluster)

@@ -37,6 +37,13 @@ def vendor(kind: str) -> LoadBalancerVendor:
 
 def check_supported(clusters: Iterable[Cluster]) -> None:
     """Refuse, before anything is sent, what the declared vendors cannot provision or express."""
+    problems = unsupported(clusters)
+    if problems:
+        raise DeclarationError(problems)
+
+
+def unsupported(clusters: Iterable[Cluster]) -> list[str]:
+    """What the declared vendors cannot provision or express, each naming the cluster and field."""
     problems: list[str] = []
     for cluster in clusters:
         kind = cluster.load_balancer.kind
@@ -55,8 +62,7 @@ def check_supported(clusters: Iterable[Cluster]) -> None:
                     f"by this version yet; {protocol} is supported on: {', '.join(able)}"
                 )
         problems += found.check(cluster)
-    if problems:
-        raise DeclarationError(problems)
+    return problems
 
 
 for _vendor in BUILT_IN:

@@ -3,7 +3,8 @@
 A vendor module (components/f5.py, citrix.py, kemp.py) defines one ``LoadBalancerVendor`` subclass and
 components/registry.py registers an instance of it; nothing else in the project lists vendors. The
 cluster component asks the registry for the vendor of ``loadBalancer.kind`` and uses only this
-interface: what the vendor can provision (``protocols``), the declarations its appliance cannot express
+interface: how its ``loadBalancer`` block is declared (``declaration``), what the vendor can provision
+(``protocols``), the declarations its appliance cannot express
 (``check``, run at preview before anything is sent), the objects a cluster needs on it (``build``), and
 how to take one RRAS node out of service for a rolling restart (``drain_targets``).
 """
@@ -48,6 +49,10 @@ class LoadBalancerVendor(ABC):
     product: ClassVar[str]
     #: The VPN protocols this version provisions on it.
     protocols: ClassVar[frozenset[str]] = frozenset({"ikev2", "sstp"})
+    #: The model its ``loadBalancer`` block is validated with (components/declaration.py): the common
+    #: fields, its appliance's user-name syntax and any fields of its own. A field of another vendor's
+    #: model is refused, never ignored.
+    declaration: ClassVar[type[LoadBalancer]] = LoadBalancer
 
     def check(self, cluster: Cluster) -> list[str]:
         """Problems of a declaration this appliance cannot express, each naming the cluster and field."""

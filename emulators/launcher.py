@@ -46,6 +46,22 @@ class TwinSpec:
         return f"{'http' if self.plain_http else 'https'}://127.0.0.1:{self.port}"
 
 
+def stack_file_problem(path: Path) -> str | None:
+    """A YAML syntax error in the stack file, by line and column, as a person reads it: it is parsed here
+    before the CLI sees it, and would otherwise stop with a Python traceback."""
+    try:
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"{path.name}: cannot be read ({exc.strerror or type(exc).__name__})"
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        context = getattr(exc, "context", None)
+        return f"{path.name}: {where}{problem}" + (f" ({context})" if context else "")
+    return None
+
+
 def stack_twins(stack_file: Path) -> list[TwinSpec]:
     """The twins a stack points at: each local load balancer, and one WinRM twin per local port that
     serves every managed node whose endpoint is on it (``https://127.0.0.1:<port>/<hostname>/wsman``)."""
@@ -169,6 +185,9 @@ def main(argv: list[str]) -> int:
     stack_file = Path(args.stacks_dir) / f"Pulumi.{args.stack}.yaml"
     if not stack_file.exists():
         raise SystemExit(f"no stack file {stack_file}")
+    problem = stack_file_problem(stack_file)
+    if problem is not None:
+        raise SystemExit(f"{stack_file.parent}/{problem}")
     specs = stack_twins(stack_file)
     {"start": start, "stop": stop, "status": status}[args.action](specs)
     return 0

@@ -95,6 +95,12 @@ def main(argv: list[str]) -> int:
             f"./run demo: no stack file {stack_file.relative_to(ROOT)} (stacks: {_stacks()})", file=sys.stderr
         )
         return 2
+    from emulators.launcher import stack_file_problem  # needs the venv: after --help
+
+    problem = stack_file_problem(stack_file)
+    if problem is not None:
+        print(f"./run demo: stacks/{problem}; nothing was started", file=sys.stderr)
+        return 2
 
     print(f"Starting the appliance twins for stacks/Pulumi.{stack}.yaml ...")
     started = subprocess.run([sys.executable, "-m", "emulators", "start", "--stack", stack], cwd=ROOT)
@@ -124,8 +130,8 @@ def main(argv: list[str]) -> int:
         print("\nWhat was configured:")
         for name, cluster in clusters.items():
             print(f"  cluster {name}: {cluster['loadBalancer']} at {cluster['virtualAddress']}")
-            for obj in cluster.get("objects", []):
-                print(f"    {obj['role']:<12} {obj['id']}")
+            for kind, count in sorted(cluster.get("objectsByKind", {}).items()):
+                print(f"    {kind:<28} {count}")
             policy = cluster.get("ipsecPolicy", {})
             print("    IPsec policy: " + ", ".join(f"{k}={v}" for k, v in policy.items()))
     print("\nThe twins keep running for inspection (./run twins status | stop);")

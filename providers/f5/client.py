@@ -17,8 +17,12 @@ import requests
 
 from providers.common.clients import LoginFailures, PerProcess
 from providers.common.device import Device, SecretConfig
-from providers.common.errors import ApplianceError, connection_reason, login_reply_without
+from providers.common.errors import ApplianceError, ConfigurationError, connection_reason, login_reply_without
 from providers.common.http import make_session, transport_error
+
+#: A BIG-IP partition or device-group name as this project declares them: one token, nothing a tmsh
+#: argument string could read as more (docs/f5.md#names-the-big-ip-accepts).
+OBJECT_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
 F5_CODE = re.compile(r"^\s*([0-9a-fA-F]{8}:\d+):\s*(.*)$", re.S)
 TIMEOUT = (10, 60)  # connect, read (seconds)
@@ -183,7 +187,11 @@ class F5Client:
 
     def sync_to_group(self, group: str) -> None:
         """``config-sync to-group`` (docs/f5.md#transactions-save-and-config-sync): push this device's
-        configuration to its HA peers."""
+        configuration to its HA peers. iControl REST takes it as a tmsh argument string, so the group is
+        sent only when it is one name token of BIG-IP object-name syntax (docs/f5.md#names-the-big-ip-accepts;
+        the declaration refuses anything else at preview)."""
+        if not OBJECT_NAME_RE.match(group):
+            raise ConfigurationError("the HA device group is not a BIG-IP object name; nothing was synced")
         self.call(
             "POST",
             "/mgmt/tm/cm",

@@ -149,7 +149,9 @@ def test_typos_are_reported_not_ignored():
 def test_duplicate_cluster_names_and_shared_virtual_address():
     msgs = problems([cluster(), cluster()])
     assert "cluster 'vpn-east': name: declared more than once; cluster names must be unique" in msgs
-    assert any("virtualAddress 203.0.113.10" in m for m in msgs)
+    assert any(
+        "virtualAddress: 203.0.113.10 is already the virtual address of cluster 'vpn-east'" in m for m in msgs
+    )
 
 
 def test_every_problem_of_every_cluster_at_once():

@@ -45,3 +45,16 @@ def test_plain_http_nodes_and_remote_endpoints(tmp_path: Path) -> None:
         TwinSpec("winrm", 15985, "u", None, nodes=("n1", "n2"), plain_http=True),
         TwinSpec("winrm", 15986, "u", None, nodes=(), plain_http=False),
     ]
+
+
+def test_a_stack_file_yaml_error_is_reported_by_line_without_a_traceback(tmp_path, capsys):
+    import pytest
+
+    from emulators.launcher import main
+
+    (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  aovpn:clusters:\n    - name: [vpn\n")
+    with pytest.raises(SystemExit) as info:
+        main(["status", "--stack", "bad", "--stacks-dir", str(tmp_path)])
+    message = str(info.value.code)
+    assert message.startswith(f"{tmp_path}/Pulumi.bad.yaml: line 4, column 1: ")
+    assert "Traceback" not in message
