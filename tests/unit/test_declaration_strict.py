@@ -334,8 +334,8 @@ def test_an_empty_ca_bundle_is_refused():
     assert msg.startswith("cluster 'vpn-east': loadBalancer.caBundle: must name a PEM file")
 
 
-def test_a_yaml_error_in_the_stack_file_is_reported_by_line_for_the_demo(tmp_path: Path):
-    from tests.demo import stack_file_problem
+def test_a_yaml_error_in_the_stack_file_is_reported_by_line_before_the_twins_start(tmp_path: Path):
+    from emulators.launcher import stack_file_problem
 
     stack = tmp_path / "Pulumi.local.yaml"
     stack.write_text("config:\n  aovpn:clusters:\n    - name: vpn\n      nodes: [ {name: rras1\n")
