@@ -64,21 +64,6 @@ class NetScalerLoadBalancer(LoadBalancer):
     )
 
 
-class NetScaler(LoadBalancerVendor):
-    kind = "citrix"
-    product = "Citrix ADC"
-    declaration = NetScalerLoadBalancer
-
-    def check(self, cluster: Cluster) -> list[str]:
-        return check(cluster)
-
-    def build(self, cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
-        return build(cluster, owner, parent)
-
-    def drain_targets(self, cluster: Cluster) -> dict[str, CitrixDrainSpec]:
-        return drain_targets(cluster)
-
-
 def check(cluster: Cluster) -> list[str]:
     """Declarations a Citrix ADC cannot express, refused before anything is sent."""
     problems: list[str] = []
@@ -361,3 +346,15 @@ def drain_targets(cluster: Cluster) -> dict[str, CitrixDrainSpec]:
         }
         for node in cluster.nodes
     }
+
+
+class NetScaler(LoadBalancerVendor):
+    """The Citrix ADC: its declaration model, what it cannot express, the objects a cluster needs on it,
+    how a node is drained."""
+
+    kind = "citrix"
+    product = "Citrix ADC"
+    declaration = NetScalerLoadBalancer
+    check = staticmethod(check)
+    build = staticmethod(build)
+    drain_targets = staticmethod(drain_targets)

@@ -85,18 +85,6 @@ class BigIpLoadBalancer(LoadBalancer):
         return v
 
 
-class BigIp(LoadBalancerVendor):
-    kind = "f5"
-    product = "F5 BIG-IP"
-    declaration = BigIpLoadBalancer
-
-    def build(self, cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
-        return build(cluster, owner, parent)
-
-    def drain_targets(self, cluster: Cluster) -> dict[str, F5DrainSpec]:
-        return drain_targets(cluster)
-
-
 def _ids(resources: Sequence[pulumi.CustomResource]) -> list[pulumi.Output[str]]:
     """The ids of the objects another one is built on, as its ``parents`` input: BIG-IP refuses to delete
     a node, monitor, pool or profile still in use, so when one of them is replaced delete-first, what
@@ -347,3 +335,13 @@ def drain_targets(cluster: Cluster) -> dict[str, F5DrainSpec]:
         }
         for node in cluster.nodes
     }
+
+
+class BigIp(LoadBalancerVendor):
+    """The BIG-IP: its declaration model, the objects a cluster needs on it, how a node is drained."""
+
+    kind = "f5"
+    product = "F5 BIG-IP"
+    declaration = BigIpLoadBalancer
+    build = staticmethod(build)
+    drain_targets = staticmethod(drain_targets)

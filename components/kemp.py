@@ -54,21 +54,6 @@ class LoadMasterLoadBalancer(LoadBalancer):
     user_rule = "a user name the LoadMaster accepts: letters, digits and = ~ ^ . _ + # @ / -, at most 64"
 
 
-class LoadMaster(LoadBalancerVendor):
-    kind = "kemp"
-    product = "Kemp LoadMaster"
-    declaration = LoadMasterLoadBalancer
-
-    def check(self, cluster: Cluster) -> list[str]:
-        return check(cluster)
-
-    def build(self, cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
-        return build(cluster, owner, parent)
-
-    def drain_targets(self, cluster: Cluster) -> dict[str, KempDrainSpec]:
-        return drain_targets(cluster)
-
-
 def check(cluster: Cluster) -> list[str]:
     """Declarations a LoadMaster cannot express, refused before anything is sent."""
     problems: list[str] = []
@@ -256,3 +241,15 @@ def drain_targets(cluster: Cluster) -> dict[str, KempDrainSpec]:
         }
         for node in cluster.nodes
     }
+
+
+class LoadMaster(LoadBalancerVendor):
+    """The LoadMaster: its declaration model, what it cannot express, the objects a cluster needs on it,
+    how a node is drained."""
+
+    kind = "kemp"
+    product = "Kemp LoadMaster"
+    declaration = LoadMasterLoadBalancer
+    check = staticmethod(check)
+    build = staticmethod(build)
+    drain_targets = staticmethod(drain_targets)
