@@ -54,13 +54,58 @@ WEAK_VALUES: dict[str, frozenset[str]] = {
     "pfsGroup": frozenset({"None", "PFS1", "PFS2"}),
 }
 
+# GCM for IKE main mode and IKEv2 fragmentation need Windows Server 1803 (build 17134) or later
+# (docs/rras.md#windows-builds).
+GCM_IKE_MIN_BUILD = 17134
+FRAGMENTATION_MIN_BUILD = 17134
+
 # MS-RRASM lifetime ranges (docs/rras.md#ranges-and-invalid-combinations).
 SA_LIFETIME_RANGE = (300, 17_279_999)
 SA_DATA_SIZE_MIN_KB = 1024
+# netsh ras set ikev2connection takes minutes; MS-RRASM: idle timeout 300-17279999 s, network outage
+# (blackout) time at least 120 s (docs/rras.md#ikev2-connection-timeouts).
+IKEV2_IDLE_TIMEOUT_MINUTES = (5, 17_279_999 // 60)
+IKEV2_NETWORK_OUTAGE_MINUTES = (2, 0xFFFFFFFF // 60)
+#: How long a roll waits, per node, for the node's VPN sessions to end after draining it.
+DRAIN_TIMEOUT_RANGE = (0, 86_400)
+
+#: The IPsec presets (docs/rras.md#ipsec-presets): ``baseline`` is the minimum DESIGN.md names, with the
+#: field's current lifetimes; ``enhanced`` is its AES-GCM / ECP256 variant (Windows Server 1803, build 17134,
+#: or later).
+IPSEC_PRESETS: dict[str, dict[str, str | int]] = {
+    "baseline": {
+        "encryption_method": "AES128",
+        "integrity_check_method": "SHA256",
+        "cipher_transform_constants": "AES128",
+        "authentication_transform_constants": "SHA256128",
+        "dh_group": "Group14",
+        "pfs_group": "PFS2048",
+        "sa_life_time_seconds": 28800,
+        "mm_sa_life_time_seconds": 86400,
+        "sa_data_size_for_renegotiation_kilobytes": 1024000,
+    },
+    "enhanced": {
+        "encryption_method": "GCMAES128",
+        "integrity_check_method": "SHA256",
+        "cipher_transform_constants": "GCMAES128",
+        "authentication_transform_constants": "GCMAES128",
+        "dh_group": "Group14",
+        "pfs_group": "ECP256",
+        "sa_life_time_seconds": 28800,
+        "mm_sa_life_time_seconds": 86400,
+        "sa_data_size_for_renegotiation_kilobytes": 1024000,
+    },
+}
+#: SSTP TLS hardening levels (Schannel protocols and cipher-suite order; docs/rras.md#sstp-tls-hardening).
+TLS_HARDENING = ("off", "performance", "security")
+#: What removing a cluster or node from the stack does to the node's settings
+#: (docs/rras.md#removing-a-node-or-cluster).
+ON_REMOVE = ("keep", "revert")
+THUMBPRINT_RE = re.compile(r"^[0-9A-Fa-f]{40}$")
 
 PROTOCOLS = ("ikev2", "sstp")
 LB_METHODS = ("round-robin", "least-connections")
-WINRM_AUTH = ("ntlm", "kerberos", "credssp", "basic")
+WINRM_AUTH = ("ntlm", "negotiate", "kerberos", "credssp", "basic")
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 NODE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
@@ -162,8 +207,10 @@ def device_key(url: str) -> tuple[str, int]:
 
 
 class IpsecPolicy(_Model):
-    """The IKEv2 custom IPsec policy (Set-VpnServerConfiguration -CustomPolicy)."""
+    """The IKEv2 custom IPsec policy (Set-VpnServerConfiguration -CustomPolicy): a ``preset`` whose values
+    any field declared explicitly overrides."""
 
+    preset: str = "baseline"
     encryption_method: str = "AES128"
     integrity_check_method: str = "SHA256"
     cipher_transform_constants: str = "AES128"
@@ -171,9 +218,34 @@ class IpsecPolicy(_Model):
     dh_group: str = Field(default="Group14", alias="dhGroup")
     pfs_group: str = "PFS2048"
     sa_life_time_seconds: Int = Field(default=28800, alias="saLifeTimeSeconds")
+    mm_sa_life_time_seconds: Int = Field(default=86400, alias="mmSaLifeTimeSeconds")
     sa_data_size_for_renegotiation_kilobytes: Int = Field(
-        default=102400, alias="saDataSizeForRenegotiationKilobytes"
+        default=1024000, alias="saDataSizeForRenegotiationKilobytes"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_values(cls, data: Any) -> Any:
+        """The preset's values for every field the declaration leaves out."""
+        if not isinstance(data, Mapping):
+            return data
+        preset = data.get("preset", "baseline")
+        try:
+            name = _choice(preset, IPSEC_PRESETS, "IPsec preset")
+        except ValueError:
+            return data  # the field validator reports it
+        filled = dict(data)
+        for field, value in IPSEC_PRESETS[name].items():
+            info = cls.model_fields[field]
+            alias = info.alias or field
+            if alias not in filled and field not in filled:
+                filled[alias] = value
+        return filled
+
+    @field_validator("preset", mode="before")
+    @classmethod
+    def _preset(cls, v: Any) -> str:
+        return _choice(v, IPSEC_PRESETS, "IPsec preset")
 
     @field_validator("encryption_method", mode="before")
     @classmethod
@@ -205,7 +277,7 @@ class IpsecPolicy(_Model):
     def _pfs(cls, v: Any) -> str:
         return _choice(v, PFS_GROUPS, "PFS group")
 
-    @field_validator("sa_life_time_seconds")
+    @field_validator("sa_life_time_seconds", "mm_sa_life_time_seconds")
     @classmethod
     def _lifetime(cls, v: int) -> int:
         low, high = SA_LIFETIME_RANGE
@@ -230,8 +302,13 @@ class IpsecPolicy(_Model):
             "DHGroup": self.dh_group,
             "PfsGroup": self.pfs_group,
             "SALifeTimeSeconds": self.sa_life_time_seconds,
+            "MMSALifeTimeSeconds": self.mm_sa_life_time_seconds,
             "SADataSizeForRenegotiationKilobytes": self.sa_data_size_for_renegotiation_kilobytes,
         }
+
+    def needs_build(self) -> int | None:
+        """The lowest Windows build that can apply the policy (AES-GCM for IKE main mode: 1803), or None."""
+        return GCM_IKE_MIN_BUILD if self.encryption_method.startswith("GCM") else None
 
 
 class _Reached(_Model):
@@ -278,6 +355,15 @@ class Management(_Reached):
 
     endpoint: Str
     auth: str = "ntlm"
+    #: The node's DNS name for Kerberos (its service principal, HTTP/<name>) when ``endpoint`` names it by IP.
+    kerberos_hostname: Str | None = None
+
+    @field_validator("kerberos_hostname")
+    @classmethod
+    def _kerberos_hostname(cls, v: str | None) -> str | None:
+        if v is not None and not DNS_NAME_RE.match(v):
+            raise ValueError("is not a DNS host name (letters, digits and '-', dot-separated labels)")
+        return v
 
     @field_validator("endpoint")
     @classmethod
@@ -305,7 +391,11 @@ class Management(_Reached):
         if self.endpoint.lower().startswith("http://") and self.auth == "basic":
             raise ValueError(
                 "Basic authentication is only allowed over HTTPS; use an https:// endpoint or "
-                "ntlm, kerberos or credssp (which encrypt the messages over HTTP)"
+                "ntlm, negotiate, kerberos or credssp (which encrypt the messages over HTTP)"
+            )
+        if self.kerberos_hostname is not None and self.auth not in ("kerberos", "negotiate"):
+            raise ValueError(
+                f"kerberosHostname is only used with auth kerberos or negotiate, not {self.auth}"
             )
         return self
 
@@ -394,6 +484,8 @@ class TlsOffload(_Model):
 
 class Sstp(_Model):
     port: Int = 443
+    #: Schannel hardening of the nodes' TLS for SSTP (off: left as Windows has it).
+    tls_hardening: str = "off"
     #: The public name clients connect to (Host header of the health check); defaults to the VIP.
     host_name: Str | None = None
     tls_offload: TlsOffload | None = None
@@ -403,12 +495,82 @@ class Sstp(_Model):
     def _port(cls, v: int) -> int:
         return _port(v)
 
+    @field_validator("tls_hardening", mode="before")
+    @classmethod
+    def _tls_hardening(cls, v: Any) -> str:
+        return _choice(v, TLS_HARDENING, "TLS hardening level")
+
     @field_validator("host_name")
     @classmethod
     def _host(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$", v):
             raise ValueError(f"{v!r} is not a DNS host name")
         return v
+
+
+class Ikev2(_Model):
+    """IKEv2 settings of the nodes beyond the IPsec policy (the field's scripts: Enable-IKEv2CrlCheck,
+    Set-IKEv2VpnRootCertificate, Set-IKEv2VPNLoadBalancingParameters)."""
+
+    #: Check client certificates against their CRL (RemoteAccess\Parameters\Ikev2 CertAuthFlags 4).
+    crl_check: Bool = False
+    #: The thumbprint (SHA-1, 40 hex digits) of the only root CA whose client certificates are accepted
+    #: (Set-VpnAuthProtocol -RootCertificateNameToAccept); None: any trusted root.
+    root_certificate_thumbprint: Str | None = None
+    #: netsh ras set ikev2connection idletimeout (minutes); None: left as the node has it.
+    idle_timeout_minutes: Int | None = None
+    #: netsh ras set ikev2connection nwoutagetime (minutes); None: left as the node has it.
+    network_outage_minutes: Int | None = None
+
+    @field_validator("root_certificate_thumbprint")
+    @classmethod
+    def _thumbprint(cls, v: str | None) -> str | None:
+        if v is not None:
+            v = v.replace(" ", "")
+            if not THUMBPRINT_RE.match(v):
+                raise ValueError("is not a certificate thumbprint (40 hexadecimal digits, the SHA-1 hash)")
+            return v.upper()
+        return v
+
+    @field_validator("idle_timeout_minutes")
+    @classmethod
+    def _idle(cls, v: int | None) -> int | None:
+        low, high = IKEV2_IDLE_TIMEOUT_MINUTES
+        if v is not None and not low <= v <= high:
+            raise ValueError(f"{v} is outside the range RRAS accepts ({low}-{high} minutes)")
+        return v
+
+    @field_validator("network_outage_minutes")
+    @classmethod
+    def _outage(cls, v: int | None) -> int | None:
+        low, high = IKEV2_NETWORK_OUTAGE_MINUTES
+        if v is not None and not low <= v <= high:
+            raise ValueError(f"{v} is outside the range RRAS accepts ({low}-{high} minutes)")
+        return v
+
+
+class NodeOperations(_Model):
+    """How the project runs the RRAS nodes: the drain before a restart, and what removal leaves behind."""
+
+    #: After draining a node on the load balancer, wait at most this long for its VPN sessions to end before
+    #: restarting it (0: restart at once); the run reports how many sessions were still up.
+    drain_timeout_seconds: Int = 300
+    #: keep: removing the cluster or a node leaves the node's settings as they are (the run says so);
+    #: revert: puts the node back to Windows' defaults and restarts it, drained.
+    on_remove: str = "keep"
+
+    @field_validator("drain_timeout_seconds")
+    @classmethod
+    def _drain(cls, v: int) -> int:
+        low, high = DRAIN_TIMEOUT_RANGE
+        if not low <= v <= high:
+            raise ValueError(f"{v} is outside {low}-{high} seconds")
+        return v
+
+    @field_validator("on_remove", mode="before")
+    @classmethod
+    def _on_remove(cls, v: Any) -> str:
+        return _choice(v, ON_REMOVE, "onRemove behaviour")
 
 
 class Cluster(_Model):
@@ -428,7 +590,9 @@ class Cluster(_Model):
     ike_num_established_for_initial_query: Int = Field(
         default=50000, alias="ikeNumEstablishedForInitialQuery"
     )
+    ikev2: Ikev2 = Ikev2()
     sstp: Sstp = Sstp()
+    rras: NodeOperations = NodeOperations()
 
     @field_validator("load_balancer", mode="wrap")
     @classmethod
@@ -528,6 +692,12 @@ class Cluster(_Model):
             problems.append("ikeNumEstablishedForInitialQuery: must be a DWORD between 1 and 4294967295")
         if self.sstp.tls_offload is not None and "sstp" not in self.protocols:
             problems.append("sstp.tlsOffload: declared, but protocols does not list sstp")
+        if self.sstp.tls_hardening != "off" and "sstp" not in self.protocols:
+            problems.append("sstp.tlsHardening: declared, but protocols does not list sstp")
+        if "ikev2" not in self.protocols:
+            for field in sorted(self.ikev2.model_fields_set):
+                alias = Ikev2.model_fields[field].alias or field
+                problems.append(f"ikev2.{alias}: declared, but protocols does not list ikev2")
         return problems
 
 

@@ -144,11 +144,18 @@ PROSE: dict[str, Prose] = {
         nodes="The password of the PowerShell Remoting sessions.",
     ),
     "nodes[].management.auth": _p(
-        """The WinRM authentication: `ntlm` (default), `kerberos` (needs gssapi and a krb5.conf for the
-        node's realm on the machine running Pulumi), `credssp` (needs `Enable-WSManCredSSP -Role Server`
-        on the node) or `basic` (HTTPS only: Basic cannot encrypt messages over HTTP).""",
+        """The WinRM authentication: `ntlm` (default), `negotiate` (Kerberos when a ticket and the
+        node's service principal are available, else NTLM), `kerberos` (needs gssapi and a krb5.conf for
+        the node's realm on the machine running Pulumi, and a ticket), `credssp` (needs
+        `Enable-WSManCredSSP -Role Server` on the node) or `basic` (HTTPS only: Basic cannot encrypt
+        messages over HTTP, and Windows has it off unless an administrator enabled it).""",
         nodes="""The pypsrp authentication of the node's sessions; over `http://` the messages are
         encrypted by it.""",
+    ),
+    "nodes[].management.kerberosHostname": _p(
+        """The node's DNS name for Kerberos, when `endpoint` names the node by IP address: the service
+        principal asked for is `HTTP/<kerberosHostname>`. Only with `auth: kerberos` or `negotiate`.""",
+        nodes="The host name of the Kerberos service ticket requested for the node's WinRM sessions.",
     ),
     "nodes[].management.caBundle": _p(
         """Path of a PEM file (relative to the project directory) of the CA that signed the node's WinRM
@@ -202,12 +209,22 @@ PROSE: dict[str, Prose] = {
     ),
     # --- IPsec -----------------------------------------------------------------------------------------
     "ipsec": _p(
-        """The IKEv2 custom IPsec policy of the RRAS nodes; the defaults are the minimum baseline (AES128 /
-        SHA256 / DH Group14 / PFS2048). Weak values are refused unless `allowWeakCrypto`; `None` is always
-        refused; AES-GCM must name the same variant for cipher and authentication transforms.""",
+        """The IKEv2 custom IPsec policy of the RRAS nodes: a `preset` whose values every field declared
+        explicitly overrides; the default preset is the minimum baseline (AES128 / SHA256 / DH Group14 /
+        PFS2048, the field's current lifetimes). Weak values are refused unless `allowWeakCrypto`; `None`
+        is always refused; AES-GCM must name the same variant for cipher and authentication transforms.""",
         nodes="""One `RrasIpsecPolicy` resource per node (`Set-VpnServerConfiguration -CustomPolicy`); the
         stack output `clientProfile` carries the matching ProfileXML `NativeProfile` (NativeProtocolType
         IKEv2 and its CryptographySuite) and `Set-VpnConnectionIPsecConfiguration` parameters.""",
+    ),
+    "ipsec.preset": _p(
+        """`baseline` (default: AES128, SHA256, AES128 / SHA256128, Group14, PFS2048; SA lifetime 28800 s,
+        main-mode SA lifetime 86400 s, renegotiation after 1024000 KB) or `enhanced` (GCMAES128 for IKE
+        and ESP, SHA256, Group14, ECP256; same lifetimes), the field's security baselines. `enhanced`
+        needs Windows Server 1803 (build 17134) or later on every node: a node with an older build is
+        refused at preview, by name.""",
+        nodes="""Supplies the `Set-VpnServerConfiguration -CustomPolicy` values the declaration leaves out;
+        changing it changes the policy (rolling restart) and the client profile.""",
     ),
     "ipsec.encryptionMethod": _ipsec(
         "EncryptionMethod",
@@ -247,6 +264,12 @@ PROSE: dict[str, Prose] = {
         profile.""",
         nodes="""`Set-VpnServerConfiguration -CustomPolicy -SALifeTimeSeconds`; a change restarts
         RemoteAccess (rolling).""",
+    ),
+    "ipsec.mmSaLifeTimeSeconds": _p(
+        """Lifetime of the IKE main-mode SAs in seconds, within the range RRAS accepts. Not part of the
+        client profile.""",
+        nodes="""`Set-VpnServerConfiguration -CustomPolicy -MMSALifeTimeSeconds`, read back as
+        `MMSALifeTime`; a change restarts RemoteAccess (rolling).""",
     ),
     "ipsec.saDataSizeForRenegotiationKilobytes": _p(
         """Kilobytes sent over an SA before it is renegotiated, at least the minimum RRAS accepts. Not part
@@ -302,6 +325,36 @@ PROSE: dict[str, Prose] = {
         nodes="""`IKEEXT\\Parameters IkeNumEstablishedForInitialQuery` DWORD; removed while the client address
         is preserved. A change restarts IKEEXT (rolling).""",
     ),
+    # --- IKEv2 node settings ------------------------------------------------------------------------------
+    "ikev2": _p(
+        """IKEv2 settings of the nodes beyond the IPsec policy (the field's hardening scripts); only with
+        `protocols` listing ikev2. A field left out leaves the node as it is.""",
+    ),
+    "ikev2.crlCheck": _p(
+        """Check client certificates against their certificate revocation list, so a revoked device
+        certificate is refused. The CRL must be reachable from the nodes.""",
+        nodes=r"""true: `RemoteAccess\Parameters\Ikev2 CertAuthFlags` DWORD 4; false: the value is removed. A
+        change restarts RemoteAccess (rolling).""",
+    ),
+    "ikev2.rootCertificateThumbprint": _p(
+        r"""The SHA-1 thumbprint (40 hexadecimal digits) of the only root CA whose client certificates the
+        nodes accept; the certificate must be in each node's LocalMachine\Root store. Left out: any
+        trusted root.""",
+        nodes="`Set-VpnAuthProtocol -RootCertificateNameToAccept` with that certificate; read back with "
+        "`Get-VpnAuthProtocol`.",
+    ),
+    "ikev2.idleTimeoutMinutes": _p(
+        """Minutes after which an idle IKEv2 connection is closed. With a load balancer in front, a short
+        value (the field uses 5) frees a failed node's clients to reconnect elsewhere.""",
+        nodes="`netsh ras set ikev2connection idletimeout=<minutes>`; a change restarts RemoteAccess "
+        "(rolling).",
+    ),
+    "ikev2.networkOutageMinutes": _p(
+        """Minutes an IKEv2 connection survives a network outage before it is closed (the field uses 10
+        behind a load balancer, at least 2).""",
+        nodes="`netsh ras set ikev2connection nwoutagetime=<minutes>`; a change restarts RemoteAccess "
+        "(rolling).",
+    ),
     # --- SSTP ------------------------------------------------------------------------------------------
     "sstp": _p(
         """SSTP (TCP, the firewall-friendly fallback) settings; used only when `protocols` lists sstp
@@ -315,6 +368,13 @@ PROSE: dict[str, Prose] = {
         citrix="Port of the vserver `<cluster>_sstp_<port>_vs`.",
         kemp="Port of the TCP virtual service (nicknamed `<cluster>_sstp_<port>`).",
         nodes="Not written (RRAS listens on 443, or 80 behind TLS offload).",
+    ),
+    "sstp.tlsHardening": _p(
+        """Harden the nodes' TLS for SSTP as the field's TLS script does: `off` (default, left as Windows
+        has it), `performance` (TLS 1.2 and later, AES-128-GCM suites first) or `security` (AES-256-GCM
+        suites first). The cipher-suite list follows each node's Windows build.""",
+        nodes="""Schannel registry values and the cipher-suite order; they take effect after a reboot, so a
+        change reboots the nodes one at a time, drained.""",
     ),
     "sstp.hostName": _p(
         """The public DNS name clients connect to; defaults to the virtual address. It is the Host header
@@ -371,5 +431,25 @@ PROSE: dict[str, Prose] = {
         `clientAddress: preserved` (a LoadMaster cannot combine it with transparency).""",
         nodes="""The nodes keep HTTPS: `UseHttps` and `isHashConfiguredByAdmin` removed, their own
         certificate binding left alone.""",
+    ),
+    # --- running the nodes -----------------------------------------------------------------------------
+    "rras": _p(
+        """How the project runs the RRAS nodes: the drain before each restart, and what removing a node or
+        the cluster leaves on it.""",
+    ),
+    "rras.drainTimeoutSeconds": _p(
+        """After a node is drained on the load balancer, how long (0 to 86400 s) the roll waits for its VPN
+        sessions to end before restarting it anyway; 0 restarts at once. The run says how many sessions
+        were still up.""",
+        nodes="""Polls `Get-RemoteAccessConnectionStatistics` on the drained node until no connection is
+        left or the time is up. Changing it restarts nothing.""",
+    ),
+    "rras.onRemove": _p(
+        """What removing a node or the cluster from the stack (or `destroy`) does to the nodes: `keep`
+        (default) leaves their policy and registry values as they are and says so; `revert` puts them back
+        to Windows' defaults and restarts them, drained, so they never fall back to weaker crypto
+        silently at some later restart (clients with the AES profile then fail with 13868).""",
+        nodes="""keep: nothing written, a warning per node; revert: `Set-VpnServerConfiguration
+        -RevertToDefault`, the project's registry values removed, RemoteAccess (and IKEEXT) restarted.""",
     ),
 }

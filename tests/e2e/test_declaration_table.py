@@ -353,6 +353,23 @@ ROWS: list[Row] = [
     Row("lifetime-short", "kemp", top(ipsec={"saLifeTimeSeconds": 100}), "ipsec.saLifeTimeSeconds"),
     Row("ca-empty", "citrix", lb(caBundle=""), "loadBalancer.caBundle"),
     Row("sstp-port-range", "f5", sstp(port=70000), "sstp.port"),
+    Row("ipsec-preset-unknown", "kemp", top(ipsec={"preset": "paranoid"}), "ipsec.preset"),
+    Row("mm-lifetime-short", "f5", top(ipsec={"mmSaLifeTimeSeconds": 60}), "ipsec.mmSaLifeTimeSeconds"),
+    Row("crl-check-string", "citrix", top(ikev2={"crlCheck": "yes"}), "ikev2.crlCheck"),
+    Row(
+        "root-thumbprint-short",
+        "f5",
+        top(ikev2={"rootCertificateThumbprint": "ABCDEF"}),
+        "ikev2.rootCertificateThumbprint",
+    ),
+    Row("idle-timeout-low", "kemp", top(ikev2={"idleTimeoutMinutes": 1}), "ikev2.idleTimeoutMinutes"),
+    Row("outage-decimal", "citrix", top(ikev2={"networkOutageMinutes": 2.5}), "ikev2.networkOutageMinutes"),
+    Row("ikev2-typo", "f5", top(ikev2={"crlCheckk": True}), "ikev2.crlCheckk"),
+    Row("tls-hardening-unknown", "f5", sstp(tlsHardening="max"), "sstp.tlsHardening"),
+    Row("drain-timeout-string", "kemp", top(rras={"drainTimeoutSeconds": "300"}), "rras.drainTimeoutSeconds"),
+    Row("on-remove-unknown", "citrix", top(rras={"onRemove": "delete"}), "rras.onRemove"),
+    Row("kerberos-host-ntlm", "f5", mgmt(kerberosHostname="rras1.example.net"), "nodes[0].management"),
+    Row("kerberos-host-bad", "kemp", mgmt(auth="kerberos", kerberosHostname="rras 1"), "nodes[0].management"),
 ]
 
 #: Rules across clusters: (id, vendor, first cluster's mutation, second's, the second's field).

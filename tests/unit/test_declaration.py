@@ -18,8 +18,10 @@ def test_defaults_follow_the_minimum_baseline():
         "DHGroup": "Group14",
         "PfsGroup": "PFS2048",
         "SALifeTimeSeconds": 28800,
-        "SADataSizeForRenegotiationKilobytes": 102400,
+        "MMSALifeTimeSeconds": 86400,
+        "SADataSizeForRenegotiationKilobytes": 1024000,
     }
+    assert c.ipsec.preset == "baseline" and c.ipsec.needs_build() is None
     assert c.client_address == "preserved"
     assert c.ikev2_fragmentation is True
     assert c.load_balancer.partition == "Common"
@@ -165,3 +167,62 @@ def test_every_problem_of_every_cluster_at_once():
 def test_mixed_address_families_are_refused():
     (msg,) = problems([cluster(nodes=[{"name": "rras1", "address": "2001:db8::11"}])])
     assert "nodes[0].address: 2001:db8::11 is IPv6 but the virtual address is IPv4" in msg
+
+
+def test_the_enhanced_preset_fills_what_is_not_declared_and_needs_build_17134():
+    (c,) = parse_clusters([cluster(ipsec={"preset": "Enhanced", "pfsGroup": "PFS2048"})])
+    params = c.ipsec.as_cmdlet_parameters()
+    assert params["EncryptionMethod"] == params["CipherTransformConstants"] == "GCMAES128"
+    assert params["AuthenticationTransformConstants"] == "GCMAES128"
+    assert params["PfsGroup"] == "PFS2048"  # declared explicitly: the preset does not override it
+    assert c.ipsec.preset == "enhanced" and c.ipsec.needs_build() == 17134
+    (msg,) = problems([cluster(ipsec={"preset": "paranoid"})])
+    assert "ipsec.preset" in msg and "baseline, enhanced" in msg
+
+
+def test_an_explicit_old_data_size_is_kept():
+    (c,) = parse_clusters([cluster(ipsec={"saDataSizeForRenegotiationKilobytes": 102400})])
+    assert c.ipsec.sa_data_size_for_renegotiation_kilobytes == 102400
+
+
+def test_ikev2_node_settings_are_validated():
+    (c,) = parse_clusters(
+        [cluster(ikev2={"crlCheck": True, "rootCertificateThumbprint": "ab" * 20, "idleTimeoutMinutes": 5})]
+    )
+    assert c.ikev2.crl_check and c.ikev2.root_certificate_thumbprint == "AB" * 20
+    assert c.ikev2.idle_timeout_minutes == 5 and c.ikev2.network_outage_minutes is None
+    (msg,) = problems([cluster(ikev2={"rootCertificateThumbprint": "not-a-thumbprint"})])
+    assert "ikev2.rootCertificateThumbprint" in msg and "40 hexadecimal digits" in msg
+    (msg,) = problems([cluster(ikev2={"idleTimeoutMinutes": 1})])
+    assert "ikev2.idleTimeoutMinutes" in msg and "5-" in msg
+    (msg,) = problems([cluster(ikev2={"networkOutageMinutes": 1})])
+    assert "ikev2.networkOutageMinutes" in msg and "2-" in msg
+    (msg,) = problems([cluster(protocols=["sstp"], ikev2={"crlCheck": True})])
+    assert "ikev2.crlCheck: declared, but protocols does not list ikev2" in msg
+
+
+def test_node_operations_and_tls_hardening():
+    (c,) = parse_clusters([cluster()])
+    assert (c.rras.drain_timeout_seconds, c.rras.on_remove, c.sstp.tls_hardening) == (300, "keep", "off")
+    (c,) = parse_clusters([cluster(rras={"drainTimeoutSeconds": 0, "onRemove": "Revert"})])
+    assert (c.rras.drain_timeout_seconds, c.rras.on_remove) == (0, "revert")
+    (msg,) = problems([cluster(rras={"onRemove": "delete"})])
+    assert "rras.onRemove" in msg and "keep, revert" in msg
+    (msg,) = problems([cluster(rras={"drainTimeoutSeconds": 90000})])
+    assert "rras.drainTimeoutSeconds" in msg
+    (msg,) = problems([cluster(sstp={"tlsHardening": "performance"})])
+    assert "sstp.tlsHardening: declared, but protocols does not list sstp" in msg
+
+
+def test_kerberos_hostname_only_with_kerberos_or_negotiate():
+    def managed(**management: object) -> dict[str, object]:
+        endpoint = {"endpoint": "https://192.0.2.10:5986/wsman", "user": "CORP\\svc", "passwordSecret": "w"}
+        return cluster(nodes=[{"name": "rras1", "address": "192.0.2.10", "management": endpoint | management}])
+
+    (c,) = parse_clusters([managed(auth="negotiate", kerberosHostname="rras1.corp.example")])
+    assert c.nodes[0].management is not None
+    assert c.nodes[0].management.kerberos_hostname == "rras1.corp.example"
+    (msg,) = problems([managed(kerberosHostname="rras1.corp.example")])
+    assert "nodes[0].management" in msg and "only used with auth kerberos or negotiate, not ntlm" in msg
+    (msg,) = problems([managed(auth="kerberos", kerberosHostname="rras 1")])
+    assert "kerberosHostname" in msg and "DNS host name" in msg
