@@ -17,6 +17,8 @@ FORBIDDEN = {
     "providers": {"components", "emulators", "tests"},
     "emulators": {"components", "providers", "tests"},
     "__main__": {"emulators", "tests"},
+    # operations on deployed stacks (the drift report) use the product, never the twins or the tests
+    "ops": {"emulators", "tests"},
 }
 
 
