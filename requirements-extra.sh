@@ -15,6 +15,10 @@ PY="${PY:-venv/bin/python}"
 VERSION="0.7.43"
 SHA256="03e1a2fb10124fdea5978ba9d42abd325665716d526d81d01072062a8ef45899"
 
+# Azurite, the Azure Storage emulator, from the npm registry at a locked version, for the shared-state backend
+# tests (tests/backends/): its own script, which says why and how.
+bash "$(dirname "$0")/tests/backends/azurite/install.sh"
+
 installed="$("$PY" -c 'import importlib.metadata as m
 try:
     print(m.version("python-kemptech-api"))

@@ -217,7 +217,8 @@ def test_node_operations_and_tls_hardening():
 def test_kerberos_hostname_only_with_kerberos_or_negotiate():
     def managed(**management: object) -> dict[str, object]:
         endpoint = {"endpoint": "https://192.0.2.10:5986/wsman", "user": "CORP\\svc", "passwordSecret": "w"}
-        return cluster(nodes=[{"name": "rras1", "address": "192.0.2.10", "management": endpoint | management}])
+        node = {"name": "rras1", "address": "192.0.2.10", "management": endpoint | management}
+        return cluster(nodes=[node])
 
     (c,) = parse_clusters([managed(auth="negotiate", kerberosHostname="rras1.corp.example")])
     assert c.nodes[0].management is not None
