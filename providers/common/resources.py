@@ -10,6 +10,7 @@ aliases that old type, so the engine matches the old URN and updates in place in
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypedDict
 
@@ -23,6 +24,21 @@ Opts = pulumi.ResourceOptions | None
 
 #: The type every dynamic resource had before it named its vendor and object (the SDK's default token).
 LEGACY_TYPE = "pulumi-python:dynamic:Resource"
+
+
+#: The pure-Python pickler's item writer as Python ships it, before any dynamic resource was serialized.
+_BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+
+
+def _unwrap_sorted_pickler() -> None:
+    """Undo what the SDK's serialize_provider leaves behind (docs/pulumi-engine.md#serializing-providers).
+
+    To pickle dictionaries in a stable order, each call wraps ``pickle._Pickler._batch_setitems`` in a sorting
+    function around the CURRENT one and never restores it: the wrappers nest one level per dynamic resource,
+    every dictionary item passes through all of them, and near a thousand resources in one program the
+    nesting exceeds Python's recursion limit. Restoring Python's own method before each serialization
+    keeps the nesting at one (the SDK's own sorting wrapper, so the pickles stay deterministic)."""
+    pickle._Pickler._batch_setitems = _BATCH_SETITEMS  # type: ignore[attr-defined]
 
 
 def type_token(cls: type[Resource]) -> str:
@@ -42,6 +58,7 @@ class TypedResource(Resource):
             opts = pulumi.ResourceOptions.merge(
                 pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=LEGACY_TYPE)]), opts
             )
+        _unwrap_sorted_pickler()
         super().__init__(provider, name, dict(props), opts)
 
 
