@@ -34,5 +34,7 @@ for cluster in clusters:
         "ipsecPolicy": component.ipsec_policy,
         "clientProfile": component.client_profile,
         "sstpCertificateSha256": component.sstp_certificate_sha256,
+        # subject, thumbprint, notAfter and daysLeft of the SSTP certificate (None without SSTP)
+        "sstpCertificate": component.sstp_certificate,
     }
 pulumi.export("clusters", outputs)

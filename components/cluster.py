@@ -3,8 +3,9 @@
 It turns a validated ``Cluster`` declaration into one resource per appliance object, through the
 module of its load-balancer vendor, as children of the component (names derive from the cluster name).
 Its outputs: the appliance objects it manages, a count of them by kind (the type token's vendor and
-object, ``f5:Pool``), the effective IKEv2 IPsec policy and the client profile. When the stack manages the
-RRAS nodes, an ``RrasClientProfile`` records what the clients see (virtual address, load balancer,
+object, ``f5:Pool``), the effective IKEv2 IPsec policy, the client profile and the SSTP certificate clients
+see with its days left (``sstp_certificate``, read-only records: components/rras.py). When the stack
+manages the RRAS nodes, an ``RrasClientProfile`` records what the clients see (virtual address, load balancer,
 policy), so that a preview warns when a change reaches them (providers/rras/objects.py,
 ClientProfileProvider).
 """
@@ -38,6 +39,7 @@ class VpnCluster(pulumi.ComponentResource):
     objects_by_kind: dict[str, int]
     ipsec_policy: pulumi.Output[dict[str, Any]]
     client_profile: pulumi.Output[dict[str, Any]]
+    sstp_certificate: pulumi.Output[dict[str, Any] | None]
 
     def __init__(self, cluster: Cluster, owner: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aovpn:index:VpnCluster", cluster.name, None, opts)
@@ -90,6 +92,9 @@ class VpnCluster(pulumi.ComponentResource):
                 "vpnConnectionIPsecParameters": vpn_connection_ipsec_parameters(cluster.ipsec),
             }
         )
+        # The SSTP certificate clients see and its days left (docs/rras.md#sstp-certificate-expiry).
+        managed = all(node.management is not None for node in cluster.nodes)
+        self.sstp_certificate = rras.sstp_certificate(cluster, self, managed=managed)
         self.register_outputs(
             {
                 "objects": self.objects,
@@ -97,6 +102,7 @@ class VpnCluster(pulumi.ComponentResource):
                 "ipsec_policy": self.ipsec_policy,
                 "client_profile": self.client_profile,
                 "sstp_certificate_sha256": self.sstp_certificate_sha256,
+                "sstp_certificate": self.sstp_certificate,
                 "load_balancer": cluster.load_balancer.kind,
                 "virtual_address": cluster.virtual_address,
             }

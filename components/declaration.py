@@ -102,6 +102,7 @@ TLS_HARDENING = ("off", "performance", "security")
 #: (docs/rras.md#removing-a-node-or-cluster).
 ON_REMOVE = ("keep", "revert")
 THUMBPRINT_RE = re.compile(r"^[0-9A-Fa-f]{40}$")
+CONFIGURATION_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
 
 PROTOCOLS = ("ikev2", "sstp")
 LB_METHODS = ("round-robin", "least-connections")
@@ -357,6 +358,19 @@ class Management(_Reached):
     auth: str = "ntlm"
     #: The node's DNS name for Kerberos (its service principal, HTTP/<name>) when ``endpoint`` names it by IP.
     kerberos_hostname: Str | None = None
+    #: The PowerShell session configuration to connect to: the project's JEA endpoint (jea/) once an
+    #: administrator registered it; None: the default (Microsoft.PowerShell, an administrator's session).
+    configuration_name: Str | None = None
+
+    @field_validator("configuration_name")
+    @classmethod
+    def _configuration_name(cls, v: str | None) -> str | None:
+        if v is not None and not CONFIGURATION_NAME_RE.match(v):
+            raise ValueError(
+                "is not a session configuration name (letters, digits, '.', '_' and '-', at most 64, "
+                "starting with a letter), as Register-PSSessionConfiguration -Name takes it"
+            )
+        return v
 
     @field_validator("kerberos_hostname")
     @classmethod

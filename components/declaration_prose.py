@@ -157,6 +157,13 @@ PROSE: dict[str, Prose] = {
         principal asked for is `HTTP/<kerberosHostname>`. Only with `auth: kerberos` or `negotiate`.""",
         nodes="The host name of the Kerberos service ticket requested for the node's WinRM sessions.",
     ),
+    "nodes[].management.configurationName": _p(
+        """The PowerShell session configuration the project connects to on the node: the name under which
+        an administrator registered the project's Just Enough Administration endpoint (`jea/`, e.g.
+        `AovpnRras`), which allows only the commands the project sends. Left out: the default
+        configuration (`Microsoft.PowerShell`), which needs an administrator account.""",
+        nodes="The `configuration_name` of every PowerShell Remoting session to the node.",
+    ),
     "nodes[].management.caBundle": _p(
         """Path of a PEM file (relative to the project directory) of the CA that signed the node's WinRM
         certificate; without it the system's trusted CAs. Certificate validation is never turned off.""",

@@ -97,7 +97,10 @@ def bench_rras(args: argparse.Namespace) -> int:
         tls = ensure_tls(tmp / "tls")
         for latency in args.latency_ms:
             lb = start_twin("f5", tls=tls)
-            nodes = [start_twin("winrm", tls=tls, hostname=f"rras{i}") for i in range(1, args.nodes + 1)]
+            nodes = [
+                start_twin("winrm", tls=tls, hostname=f"rras{i}", allow_basic=True)
+                for i in range(1, args.nodes + 1)
+            ]
             try:
                 project_dir = tmp / f"project-{int(latency)}"
                 project_dir.mkdir()

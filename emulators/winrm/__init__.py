@@ -7,21 +7,27 @@
 
 Endpoints (``emulators.winrm.listener``): ``POST /wsman`` is the first (or only) node, ``POST
 /<hostname>/wsman`` each node (pypsrp ``WSMan(..., path="rras2/wsman")``). Authentication: Negotiate/NTLM
-(per TCP connection, with WinRM message encryption ``multipart/encrypted``) and Basic. Policy as a Windows
-WinRM service with AllowUnencrypted=false: over plain HTTP Basic gets 401 and an unsealed SOAP body gets
-HTTP 500; over HTTPS Basic and NTLM both work, sealed or not.
+(per TCP connection, with WinRM message encryption ``multipart/encrypted``) and, with ``allow_basic``, Basic.
+Policy as a Windows WinRM service with its defaults (Auth/Basic=false, AllowUnencrypted=false): Basic gets
+401 offering only Negotiate and Kerberos, and over plain HTTP an unsealed SOAP body gets HTTP 500; over
+HTTPS NTLM works sealed or not (docs/rras.md#transport-and-message-encryption).
 
 Options:
   ``hostname``          the node's name (one node), used in shell owners, faults and the NTLM domain
   ``nodes``             ["rras1", "rras2", ...]: several nodes in one twin, each with its own state,
                         registry, services and log; with ``data_dir`` each keeps ``<data_dir>/<hostname>/``
   ``users``             {"user": "password"} instead of the seeded users (``:`` not allowed for NTLM)
-  ``allow_basic``       accept Basic (default True; over HTTP only with ``allow_unencrypted``)
+  ``allow_basic``       accept Basic (default False, as Windows; over HTTP only with ``allow_unencrypted``)
   ``allow_unencrypted`` accept unsealed messages and Basic over plain HTTP (default False, as Windows)
+  ``shell_idle_timeout`` seconds a shell may sit idle when its Create asks for no IdleTimeOut (default
+                        7200, Windows' IdleTimeoutMs; 60 at least); docs/rras.md#idle-shells
   ``os_build``          below 17134 GCM IKE ciphers are refused
   ``restart_seconds``   how long a service restart takes; Receive long-polls meanwhile
   ``gcm_mismatch``      "record": accept an asymmetric ESP GCM policy and list it under the state's
                         warnings; "reject": refuse it like the WMI provider would, WIN32 87
+  ``readback_form``     how Get-VpnServerConfiguration and Get-Service send enum values: "uint32" (default:
+                        the MOF's uint32; services' Status as strings, as over remoting) or "enum" (enum
+                        objects whose ToString is the name); GET|PUT /_twin/readback-form changes it
   ``data_dir``          the saved configuration survives a twin restart; the NTLM credential file
                         (``ntlm-users.txt``, mode 0600) is written there too (else in a temporary file)
 
@@ -29,9 +35,15 @@ Admin routes (besides the shared ones of ``emulators.common.wsgi``: /_twin/log, 
 /faults, /reboot, /factory-reset, /state - which address the first node; every log entry of a WSMan
 request carries "node", and "auth", "user", "encrypted", "unreachable" where they apply):
   GET  /_twin/services          status, start count and pending restart of every service (first node)
-  PUT  /_twin/vpn-sessions      {"count": 12}: simulated connected VPN clients (a restart drops them)
+  POST /_twin/clock             {"advance": 7201}: time passes for every node's idle shells (no sleeping);
+                                answers the ids of the shells it closed
+  PUT  /_twin/vpn-sessions      {"count": 12}: simulated connected VPN clients (a restart drops them);
+                                {"count": 12, "duration": 2.5} or {"count": 12, "spread": [0.5, 30]} or
+                                {"durations": [0.5, null]}: clients that disconnect by themselves after
+                                that many seconds (null: never); GET: {"vpn_sessions", "sessions_dropped"}
   POST /_twin/service-faults    {"service": "RemoteAccess", "times": 1}: the next start(s) fail
   GET  /_twin/effective         the configuration each service read when it last started
+  GET|PUT /_twin/readback-form  {"form": "uint32"|"enum"}: how enum values are sent (see the option)
   GET  /_twin/nodes                          [{"hostname", "path", "default", "reachable"}]
   GET  /_twin/nodes/<hostname>/state         that node's running/saved configuration and runtime state
   GET  /_twin/nodes/<hostname>/log[?since=N] the log entries of requests to that node
@@ -53,8 +65,10 @@ from werkzeug.wrappers import Request, Response
 
 from emulators.common import TwinApp
 from emulators.winrm.backend import RrasBackend
+from emulators.winrm.hardening import admin_route as hardening_admin_route
 from emulators.winrm.listener import WinRMListener
-from emulators.winrm.wsman import WinRMApp
+from emulators.winrm.tls import admin_route as tls_admin_route
+from emulators.winrm.wsman import DEFAULT_IDLE_SECONDS, TwinClock, WinRMApp
 
 __all__ = ["RrasBackend", "WinRMApp", "WinRMListener", "create_app"]
 
@@ -71,9 +85,11 @@ def create_app(
     os_build: int = 20348,
     restart_seconds: float = 0.0,
     gcm_mismatch: str = "record",
+    readback_form: str = "uint32",
     nodes: list[str] | None = None,
-    allow_basic: bool = True,
+    allow_basic: bool = False,
     allow_unencrypted: bool = False,
+    shell_idle_timeout: float = DEFAULT_IDLE_SECONDS,
 ) -> TwinApp:
     names = [str(n) for n in nodes] if nodes else [hostname]
     if len({n.lower() for n in names}) != len(names) or any(not n or "/" in n for n in names):
@@ -87,12 +103,13 @@ def create_app(
             os_build=os_build,
             restart_seconds=restart_seconds,
             gcm_mismatch=gcm_mismatch,
+            readback_form=readback_form,
         )
         for name in names
     ]
-    listener = WinRMListener(
-        [WinRMApp(b) for b in backends], allow_basic=allow_basic, allow_unencrypted=allow_unencrypted
-    )
+    clock = TwinClock()
+    apps = [WinRMApp(b, idle_timeout=float(shell_idle_timeout), clock=clock) for b in backends]
+    listener = WinRMListener(apps, allow_basic=allow_basic, allow_unencrypted=allow_unencrypted)
     by_name = {b.hostname.lower(): b for b in backends}
     holder: dict[str, TwinApp] = {}
 
@@ -131,6 +148,9 @@ def create_app(
         parts = [p for p in request.path.split("/") if p]
         while parts[:1] == ["_twin"]:  # "/_twin/nodes/..." (and "/_twin//_twin/..." from _call("/_twin/..."))
             parts = parts[1:]
+        if parts == ["clock"] and request.method in ("POST", "PUT"):
+            clock.advance(float((request.get_json(force=True) or {}).get("advance", 0)))
+            return _json({"closed_shells": [i for a in apps for i in a.expire_idle_shells()]})
         if parts[:1] == ["nodes"]:
             if len(parts) == 1 and request.method == "GET":
                 return _json(
@@ -166,10 +186,21 @@ def _backend_admin(request: Request, backend: RrasBackend, sub: str) -> Response
     if sub == "effective" and method == "GET":
         return _json(backend.runtime_state()["effective"])
     if sub == "vpn-sessions" and method in ("PUT", "POST"):
-        backend.set_vpn_sessions(int((request.get_json(force=True) or {}).get("count", 0)))
+        backend.set_vpn_clients(request.get_json(force=True) or {})  # emulators/winrm/sessions.py
         return _json({"vpn_sessions": backend.vpn_sessions, "sessions_dropped": backend.sessions_dropped})
     if sub == "vpn-sessions" and method == "GET":
         return _json({"vpn_sessions": backend.vpn_sessions, "sessions_dropped": backend.sessions_dropped})
+    if sub == "readback-form" and method in ("PUT", "POST"):
+        form = str((request.get_json(force=True) or {}).get("form", ""))
+        if form not in ("uint32", "enum"):
+            return _json({"error": f"form must be 'uint32' or 'enum', not {form!r}"}, 400)
+        backend.readback_form = form
+    if sub == "readback-form" and method in ("GET", "PUT", "POST"):
+        return _json({"node": backend.hostname, "form": backend.readback_form})
+    for route in (tls_admin_route, hardening_admin_route):  # /_twin/sstp-certificate, tls, root-certificates
+        answer = route(request, backend, sub)
+        if answer is not None:
+            return answer
     if sub == "service-faults" and method == "POST":
         spec = request.get_json(force=True) or {}
         backend.add_start_fault(str(spec.get("service", "")), int(spec.get("times", 1)))

@@ -10,6 +10,12 @@ the AUTHENTICATE message arrives. Every twin node writes its own file, and ``Ntl
 process-wide variable at it only around those calls, under one process-wide lock: twins in one process
 (tests) never see each other's users.
 
+SPNEGO (``Negotiate``) from pypsrp/pyspnego on a machine without Kerberos (no gssapi) offers NTLM only, and
+the exchange runs as NTLM inside SPNEGO; the acceptor has no Kerberos itself (no KDC, no keytab), so a
+Kerberos-only client is refused with 401 (docs/rras.md#kerberos-and-negotiate).
+``ntlm_target_name`` reads the service principal an NTLMv2 AUTHENTICATE message names (MsvAvTargetName:
+what pyspnego builds from ``negotiate_service``/``negotiate_hostname_override``), raw or SPNEGO-wrapped.
+
 Authentication state is per TCP connection, as with HTTP.sys: one context per connection (keyed by the
 connection's socket object, which werkzeug's request handler keeps for the life of a keep-alive
 connection), and requests after the handshake carry no Authorization header.
@@ -144,6 +150,35 @@ class ConnectionTable:
     def _peer(self, environ: dict[str, Any]) -> dict[str, ConnectionAuth]:
         key = (str(environ.get("REMOTE_ADDR", "")), int(environ.get("REMOTE_PORT") or 0))
         return self._by_peer.setdefault(key, {})
+
+
+def ntlm_target_name(token: bytes) -> str | None:
+    """The MsvAvTargetName of an NTLMv2 AUTHENTICATE message (raw, or the response token of a SPNEGO
+    NegTokenResp); None for any other token or one that cannot be parsed."""
+    from spnego._ntlm_raw.messages import Authenticate, AvId, NTClientChallengeV2
+    from spnego._spnego import NegTokenInit, NegTokenResp, unpack_token
+
+    try:
+        if not token.startswith(b"NTLMSSP\x00"):
+            outer = unpack_token(token)
+            inner = None
+            if isinstance(outer, NegTokenResp):
+                inner = outer.response_token
+            elif isinstance(outer, NegTokenInit):
+                inner = outer.mech_token
+            if not inner:
+                return None
+            token = inner
+        message = unpack_token(token, unwrap=True)
+        if not isinstance(message, Authenticate):
+            return None
+        response = message.nt_challenge_response
+        if not response or len(response) <= 24:  # NTLMv1: no AV pairs
+            return None
+        name = NTClientChallengeV2.unpack(response[16:]).av_pairs.get(AvId.target_name)
+    except Exception:  # noqa: BLE001 - not a token this helper understands
+        return None
+    return str(name) if name else None
 
 
 def parse_authorization(header: str) -> tuple[str, str]:

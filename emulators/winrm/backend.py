@@ -6,7 +6,9 @@ Persistent configuration (``running``; every write is persisted at once, Windows
   ``registry``  registry keys (canonical ``HKEY_LOCAL_MACHINE\\...`` path) -> value name ->
                 ``{"kind": "DWord"|"QWord"|"String"|"ExpandString"|"MultiString"|"Binary", "value": ...}``
                 (Binary values are stored as hex strings);
-  ``services``  the services the product touches, with their dependencies and start type.
+  ``services``  the services the product touches, with their dependencies and start type;
+  ``certificates``, ``vpn_auth``  the LocalMachine certificate stores and what Set-VpnAuthProtocol writes
+                (RemoteAccess reads the latter when it starts): emulators/winrm/hardening.py.
 
 Runtime-only state (dropped or recomputed by a reboot): every service's status, start count and the
 *effective* configuration it read when it last started (docs/rras.md#when-changes-take-effect: the IPsec
@@ -27,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from emulators.common import TwinBackend
+from emulators.winrm.hardening import HardeningMixin
+from emulators.winrm.sessions import SessionsMixin
+from emulators.winrm.tls import TlsMixin
 
 DEFAULT_USERS = {"Administrator": "admin-pass", "automation": "automation-pass"}
 
@@ -179,8 +184,9 @@ def _hash_hex(seed: str, size: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[: size * 2]
 
 
-class RrasBackend(TwinBackend):
-    """One RRAS node: IPsec policy, registry, services; see the module docstring."""
+class RrasBackend(SessionsMixin, TlsMixin, HardeningMixin, TwinBackend):
+    """One RRAS node: IPsec policy, registry, services; see the module docstring. Its VPN clients and boots:
+    emulators/winrm/sessions.py."""
 
     vendor = "winrm"
 
@@ -192,6 +198,7 @@ class RrasBackend(TwinBackend):
         os_build: int = 20348,
         restart_seconds: float = 0.0,
         gcm_mismatch: str = "record",
+        readback_form: str = "uint32",
     ) -> None:
         self.hostname = hostname
         self.os_build = int(os_build)
@@ -200,6 +207,11 @@ class RrasBackend(TwinBackend):
         if gcm_mismatch not in ("record", "reject"):
             raise ValueError("gcm_mismatch must be 'record' or 'reject'")
         self.gcm_mismatch = gcm_mismatch
+        # How Get-VpnServerConfiguration/Get-Service send enum values: "uint32" (the MOF's type; services
+        # as strings) or "enum" (enum objects whose ToString is the name): emulators/winrm/psobjects.py
+        if readback_form not in ("uint32", "enum"):
+            raise ValueError("readback_form must be 'uint32' or 'enum'")
+        self.readback_form = readback_form
         super().__init__(data_dir)
         self.shells: dict[str, Any] = {}
         self.status: dict[str, str] = {}
@@ -223,32 +235,38 @@ class RrasBackend(TwinBackend):
                 **DEFAULT_LIFETIMES,
             }
 
-        return {
-            "hostname": self.hostname,
-            "os_build": self.os_build,
-            "vpn": {
-                "policies": {t: policy(t) for t in TUNNEL_TYPES},
-                "ports": {"Ikev2Ports": 128, "SstpPorts": 128, "L2tpPorts": 128, "GrePorts": 128},
-            },
-            "registry": {
-                RA_PARAMETERS_KEY: {},
-                IKEV2_KEY: {},
-                IKEEXT_KEY: {},
-                SSTP_KEY: {
-                    # RRAS writes both hashes of the certificate it binds for SSTP
-                    # (docs/rras.md#sstp-tls-offload).
-                    "SHA1CertificateHash": {
-                        "kind": "Binary",
-                        "value": _hash_hex("sha1:" + self.hostname, 20),
+        # the TLS keys and the SSTP certificate: emulators/winrm/tls.py
+        # the certificate stores, VPN authentication and IKEv2 timeouts: emulators/winrm/hardening.py
+        return self.hardening_factory(
+            self.tls_factory(
+                {
+                    "hostname": self.hostname,
+                    "os_build": self.os_build,
+                    "vpn": {
+                        "policies": {t: policy(t) for t in TUNNEL_TYPES},
+                        "ports": {"Ikev2Ports": 128, "SstpPorts": 128, "L2tpPorts": 128, "GrePorts": 128},
                     },
-                    "SHA256CertificateHash": {
-                        "kind": "Binary",
-                        "value": _hash_hex("sha256:" + self.hostname, 32),
+                    "registry": {
+                        RA_PARAMETERS_KEY: {},
+                        IKEV2_KEY: {},
+                        IKEEXT_KEY: {},
+                        SSTP_KEY: {
+                            # RRAS writes both hashes of the certificate it binds for SSTP
+                            # (docs/rras.md#sstp-tls-offload).
+                            "SHA1CertificateHash": {
+                                "kind": "Binary",
+                                "value": _hash_hex("sha1:" + self.hostname, 20),
+                            },
+                            "SHA256CertificateHash": {
+                                "kind": "Binary",
+                                "value": _hash_hex("sha256:" + self.hostname, 32),
+                            },
+                        },
                     },
-                },
-            },
-            "services": copy.deepcopy(SERVICE_DEFINITIONS),
-        }
+                    "services": copy.deepcopy(SERVICE_DEFINITIONS),
+                }
+            )
+        )
 
     def on_reboot(self) -> None:
         for shell in list(self.shells.values()):
@@ -256,6 +274,7 @@ class RrasBackend(TwinBackend):
             if close is not None:
                 close()  # long-polling Receives end at once; later requests get InvalidSelectors
         self.shells.clear()
+        self._reboot_sessions()
         self._boot_services()
 
     def runtime_state(self) -> dict[str, Any]:
@@ -276,6 +295,7 @@ class RrasBackend(TwinBackend):
                 "restarts": copy.deepcopy(self.restarts),
                 "warnings": list(self.warnings),
                 "shells": len(self.shells),
+                "tls": self.tls_runtime(),
             }
 
     # -- services ----------------------------------------------------------------------------------
@@ -286,6 +306,7 @@ class RrasBackend(TwinBackend):
                 self.status[name] = "Running"
                 self.start_counts[name] = self.start_counts.get(name, 0) + 1
                 self.effective[name] = self._inputs(name)
+            self.tls_boot()
 
     def _inputs(self, service: str) -> dict[str, Any]:
         """What ``service`` reads when it starts."""
@@ -294,6 +315,7 @@ class RrasBackend(TwinBackend):
             inputs[key] = copy.deepcopy(self.running["registry"].get(key, {}))
         if service == "RemoteAccess":
             inputs["vpn"] = copy.deepcopy(self.running["vpn"])
+            inputs.update(self.hardening_inputs())
         return inputs
 
     def _pending(self, service: str) -> bool:

@@ -140,6 +140,8 @@ class Param:
     mandatory_in: tuple[str, ...] = ()
     position: int | None = None
     value_range: tuple[int, int] | None = None
+    #: An enum's numeric values (name -> number); without them a number is read as the choice's position.
+    numbers: tuple[tuple[str, int], ...] = ()
 
 
 COMMON = (
@@ -273,9 +275,14 @@ def _convert(spec: CmdletSpec, param: Param, value: Any) -> Any:
         return str(value)
     if param.kind in ("enum", "preference"):
         choices = param.choices
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(choices):
-            # the numeric form: ordinal order is [unverified] (docs/rras.md#accepted-values)
-            return choices[value]
+        if isinstance(value, int) and not isinstance(value, bool):
+            # PowerShell converts a number to the enum member of that value (docs/rras.md#value-maps);
+            # without a value map, the member at that position.
+            by_number = {n: name for name, n in param.numbers}
+            if param.numbers and value in by_number:
+                return by_number[value]
+            if not param.numbers and 0 <= value < len(choices):
+                return choices[value]
         text = str(value).strip()
         for choice in choices:
             if choice.lower() == text.lower():

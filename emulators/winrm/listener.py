@@ -3,13 +3,15 @@
 Paths: ``/wsman`` is the first (or only) node, ``/<hostname>/wsman`` each node (hostname
 case-insensitive); pypsrp reaches the latter with ``WSMan(..., path="<hostname>/wsman")``.
 
-Policy, as a Windows WinRM service with its defaults plus Basic enabled
-(docs/rras.md#transport-and-message-encryption):
+Policy, as a Windows WinRM service with its defaults (docs/rras.md#transport-and-message-encryption):
   * schemes: ``Negotiate`` (pypsrp ``auth="negotiate"`` or ``"ntlm"``; raw NTLM tokens are accepted under
-    either ``Negotiate`` or ``NTLM``) and, with ``allow_basic``, ``Basic`` - but Basic only over HTTPS unless
-    ``allow_unencrypted`` (Windows refuses Basic over HTTP while AllowUnencrypted is false). A 401 offers
-    ``Negotiate``, ``Kerberos`` (Kerberos itself is not implemented: no KDC) and, where allowed,
-    ``Basic realm="WSMAN"``. Wrong credentials: 401.
+    either ``Negotiate`` or ``NTLM``; SPNEGO falls back to NTLM, docs/rras.md#kerberos-and-negotiate) and,
+    only with ``allow_basic`` (Windows: Auth/Basic, false by default), ``Basic`` - and then only over HTTPS
+    unless ``allow_unencrypted`` (Windows refuses Basic over HTTP while AllowUnencrypted is false). A 401
+    offers ``Negotiate``, ``Kerberos`` (Kerberos itself is not implemented: no KDC) and, where allowed,
+    ``Basic realm="WSMAN"``; a Basic request where Basic is off gets that same 401, without Basic among
+    the offers. Wrong credentials: 401. The service principal an NTLMv2 client named (its
+    MsvAvTargetName, e.g. ``HTTP/rras1.corp.example``) is logged as "spn".
   * the handshake is per TCP connection; the acceptor's last token (the SPNEGO mechListMIC) goes back in
     ``WWW-Authenticate: Negotiate <b64>`` on the 200 that ends it; later requests on the connection carry no
     Authorization header.
@@ -37,6 +39,7 @@ from emulators.winrm.auth import (
     NtlmUsers,
     b64,
     is_encrypted,
+    ntlm_target_name,
     parse_authorization,
     unwrap,
     wrap,
@@ -54,7 +57,7 @@ class WinRMListener:
         self,
         nodes: list[WinRMApp],
         *,
-        allow_basic: bool = True,
+        allow_basic: bool = False,
         allow_unencrypted: bool = False,
     ) -> None:
         if not nodes:
@@ -132,8 +135,11 @@ class WinRMListener:
             kind = scheme.lower()
             if kind == "basic":
                 log["auth"] = "basic"
-                if not (self.allow_basic and (https or self.allow_unencrypted)):
-                    log["auth_refused"] = "basic not allowed on this transport"
+                if not self.allow_basic:
+                    log["auth_refused"] = "basic disabled (Auth/Basic=false)"
+                    return self._unauthorized(start_response, https)
+                if not (https or self.allow_unencrypted):
+                    log["auth_refused"] = "basic over HTTP (AllowUnencrypted=false)"
                     return self._unauthorized(start_response, https)
                 user = _basic_user(app, token)
             elif kind in ("negotiate", "ntlm"):
@@ -141,8 +147,13 @@ class WinRMListener:
                     state = self.connections.reset(environ, host)
                     state.context = self.ntlm_users(app).acceptor()
                     state.scheme = scheme
+                log["auth_scheme"] = scheme
                 try:
-                    out = self.ntlm_users(app).step(state.context, base64.b64decode(token, validate=True))
+                    raw = base64.b64decode(token, validate=True)
+                    spn = ntlm_target_name(raw)
+                    if spn is not None:
+                        log["spn"] = spn
+                    out = self.ntlm_users(app).step(state.context, raw)
                 except Exception as exc:  # noqa: BLE001 - a bad token or wrong credentials
                     log["auth"] = kind
                     log["auth_error"] = type(exc).__name__
@@ -169,6 +180,8 @@ class WinRMListener:
                         reply_headers.append(("WWW-Authenticate", f"{scheme} {b64(out)}"))
             else:
                 log["auth"] = kind
+                if kind == "kerberos":
+                    log["auth_refused"] = "kerberos: the twin has no KDC to validate tickets"
         elif state.authenticated:
             user = state.user
         if user is None:

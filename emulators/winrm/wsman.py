@@ -5,7 +5,15 @@
 base64 fragments are fed to it, its outgoing payloads are routed by pipeline id to the Receive without a
 CommandId (pool messages) or with that CommandId (docs/rras.md#wsman-exchanges). Pipelines run in a thread of
 their own so that a slow Restart-Service leaves Receive long-polling (and timing out with fault 2150858793,
-which pypsrp retries) as on Windows. All psrpcore calls for a shell happen under that shell's lock."""
+which pypsrp retries) as on Windows. All psrpcore calls for a shell happen under that shell's lock.
+
+Idle shells (docs/rras.md#idle-shells): a shell whose client sent nothing for its idle timeout is deleted, as
+the WinRM service does; later requests naming it get the InvalidSelectors fault 2150858843 ("... the shell
+was not found on the server ..."). The timeout is the ``rsp:IdleTimeOut`` of the Create request (pypsrp
+sends one only with ``RunspacePool(idle_timeout=...)``), at least 60 s and at most MaxIdleTimeoutMs,
+else the session configuration's IdleTimeoutMs (7200 s by default). Time is the twin's ``TwinClock``,
+which tests advance instead of sleeping; a request in progress on a shell (a long-polling Receive)
+counts as activity."""
 
 from __future__ import annotations
 
@@ -52,6 +60,11 @@ MAX_ENVELOPE_KB = 500  # Windows' default MaxEnvelopeSizekb (2012 R2 and later)
 CODE_TIMEOUT = 2150858793
 CODE_INVALID_SELECTORS = 2150858843
 CODE_ACTION_NOT_SUPPORTED = 2150858771
+# The session configuration's IdleTimeoutMs default (2 hours), the least idle timeout PowerShell accepts
+# (60 s) and MaxIdleTimeoutMs ([int]::MaxValue ms): docs/rras.md#idle-shells.
+DEFAULT_IDLE_SECONDS = 7200.0
+MIN_IDLE_SECONDS = 60.0
+MAX_IDLE_SECONDS = 2147483.647
 TIMEOUT_MESSAGE = (
     "The WS-Management service cannot complete the operation within the time specified in OperationTimeout."
 )
@@ -90,14 +103,44 @@ class Pipe:
     cmdlets: list[str] = field(default_factory=list)
 
 
+class TwinClock:
+    """The twin's idea of elapsed time for idle timeouts: the monotonic clock plus what tests advanced."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._offset = 0.0
+
+    def now(self) -> float:
+        with self._lock:
+            return time.monotonic() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("the clock only goes forward")
+        with self._lock:
+            self._offset += float(seconds)
+
+
 class Shell:
     """A WSMan shell = a PSRP runspace pool, with its outgoing queues."""
 
-    def __init__(self, shell_id: str, owner: str, client_ip: str, max_envelope: int) -> None:
+    def __init__(
+        self,
+        shell_id: str,
+        owner: str,
+        client_ip: str,
+        max_envelope: int,
+        idle_timeout: float = DEFAULT_IDLE_SECONDS,
+        now: float = 0.0,
+    ) -> None:
         self.id = shell_id
         self.owner = owner
         self.client_ip = client_ip
         self.created = time.time()
+        self.idle_timeout = idle_timeout
+        self.started_at = now
+        self.last_activity = now
+        self.in_flight = 0  # requests on this shell being answered (a long-polling Receive)
         self.cond = threading.Condition(threading.RLock())
         self.pool = psrpcore.ServerRunspacePool()
         self.queues: dict[uuid.UUID | None, list[bytes]] = {None: []}
@@ -110,6 +153,10 @@ class Shell:
         with self.cond:
             self.closed = True
             self.cond.notify_all()
+
+    def idle_expired(self, now: float) -> bool:
+        with self.cond:
+            return not self.in_flight and now - self.last_activity >= self.idle_timeout
 
     def pump(self) -> None:
         """Move whatever psrpcore has to send into the per-pipeline queues (caller holds ``cond``)."""
@@ -156,6 +203,17 @@ def _text(node: Any, path: str) -> str | None:
     return found.text if found is not None and found.text is not None else None
 
 
+def _duration(seconds: float) -> str:
+    """9296.5 -> ``P0DT2H34M56.500S`` (xs:duration, as Windows writes ShellRunTime/ShellInactivity)."""
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    fraction = seconds - whole
+    tail = f"{secs + fraction:.3f}".rstrip("0").rstrip(".") if fraction else str(secs)
+    return f"P{days}DT{hours}H{minutes}M{tail}S"
+
+
 def _seconds(duration: str | None, default: float) -> float:
     """``PT20.000S`` -> 20.0"""
     if not duration:
@@ -170,10 +228,38 @@ def _seconds(duration: str | None, default: float) -> float:
 class WinRMApp:
     """One node's WSMan service: SOAP in, SOAP out (``handle``); ``WinRMListener`` serves it over HTTP."""
 
-    def __init__(self, backend: RrasBackend, max_wait: float = 60.0) -> None:
+    def __init__(
+        self,
+        backend: RrasBackend,
+        max_wait: float = 60.0,
+        idle_timeout: float = DEFAULT_IDLE_SECONDS,
+        clock: TwinClock | None = None,
+    ) -> None:
+        if not MIN_IDLE_SECONDS <= idle_timeout <= MAX_IDLE_SECONDS:
+            raise ValueError(f"idle_timeout must be {MIN_IDLE_SECONDS:.0f} to {MAX_IDLE_SECONDS} seconds")
         self.backend = backend
         self.max_wait = max_wait
+        self.idle_timeout = float(idle_timeout)
+        self.clock = clock or TwinClock()
         self._listener: Any = None
+
+    # -- idle shells ----------------------------------------------------------------------------------------
+    def expire_idle_shells(self) -> list[str]:
+        """Delete the shells whose client has been silent for their idle timeout; their ids."""
+        now = self.clock.now()
+        with self.backend.lock:
+            expired = [s for s in self.backend.shells.values() if s.idle_expired(now)]
+            for shell in expired:
+                self.backend.shells.pop(shell.id.upper(), None)
+        for shell in expired:
+            shell.close()
+        return [s.id for s in expired]
+
+    def _granted_idle(self, requested: str | None) -> float:
+        """The idle timeout a Create gets: what the client asked for, within Windows' bounds."""
+        if not requested:
+            return self.idle_timeout
+        return min(max(_seconds(requested, self.idle_timeout), MIN_IDLE_SECONDS), MAX_IDLE_SECONDS)
 
     # -- one SOAP request (the listener did the HTTP part: routing, authentication, encryption) ------------
     def handle(self, environ: dict[str, Any], user: str, body: bytes) -> tuple[str, bytes]:
@@ -190,6 +276,9 @@ class WinRMApp:
         action = _text(header, "a:Action") or ""
         message_id = _text(header, "a:MessageID") or ""
         log["wsman"] = action.rsplit("/", 1)[-1]
+        expired = self.expire_idle_shells()
+        if expired:
+            log["idle_closed"] = expired
         try:
             response_action, payload = self._dispatch(
                 environ, user, action, header, envelope.find("s:Body", NS)
@@ -254,6 +343,19 @@ class WinRMApp:
         shell_id = selectors.get("ShellId", "")
         environ["twin.log"]["shell"] = shell_id
         shell = self._shell(shell_id)
+        with shell.cond:
+            shell.in_flight += 1
+            shell.last_activity = self.clock.now()
+        try:
+            return self._on_shell(environ, action, header, body, shell)
+        finally:
+            with shell.cond:
+                shell.in_flight -= 1
+                shell.last_activity = self.clock.now()
+
+    def _on_shell(
+        self, environ: dict[str, Any], action: str, header: Any, body: Any, shell: Shell
+    ) -> tuple[str, str]:
         if action == TRANSFER + "Get":
             return action + "Response", self._shell_xml(shell)
         if action == TRANSFER + "Delete":
@@ -285,21 +387,23 @@ class WinRMApp:
         return shell
 
     def _shell_xml(self, shell: Shell) -> str:
+        now = self.clock.now()
         return (
             f'<rsp:Shell xmlns:rsp="{NS["rsp"]}"><rsp:ShellId>{shell.id}</rsp:ShellId><rsp:Name>'
             "WinRM1</rsp:Name>"
             f"<rsp:ResourceUri>{PS_RESOURCE}</rsp:ResourceUri><rsp:Owner>{escape(shell.owner)}</rsp:Owner>"
             f"<rsp:ClientIP>{escape(shell.client_ip)}</rsp:ClientIP><rsp:ProcessId>4242</rsp:ProcessId>"
-            "<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>stdin pr</rsp:InputStreams>"
-            "<rsp:OutputStreams>stdout</rsp:OutputStreams><rsp:MaxIdleTimeOut>"
-            "PT2147483.647S</rsp:MaxIdleTimeOut>"
+            f"<rsp:IdleTimeOut>PT{shell.idle_timeout:.3f}S</rsp:IdleTimeOut>"
+            "<rsp:InputStreams>stdin pr</rsp:InputStreams>"
+            "<rsp:OutputStreams>stdout</rsp:OutputStreams>"
+            f"<rsp:MaxIdleTimeOut>PT{MAX_IDLE_SECONDS:.3f}S</rsp:MaxIdleTimeOut>"
             "<rsp:Locale>en-US</rsp:Locale><rsp:DataLocale>en-US</rsp:DataLocale>"
             "<rsp:CompressionMode>XpressCompression</rsp:CompressionMode><rsp:ProfileLoaded>"
             "Yes</rsp:ProfileLoaded>"
             "<rsp:Encoding>UTF8</rsp:Encoding><rsp:BufferMode>Block</rsp:BufferMode><rsp:State>"
             "Connected</rsp:State>"
-            "<rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime><rsp:ShellInactivity>"
-            "P0DT0H0M0S</rsp:ShellInactivity>"
+            f"<rsp:ShellRunTime>{_duration(max(0.0, now - shell.started_at))}</rsp:ShellRunTime>"
+            f"<rsp:ShellInactivity>{_duration(max(0.0, now - shell.last_activity))}</rsp:ShellInactivity>"
             "</rsp:Shell>"
         )
 
@@ -321,7 +425,9 @@ class WinRMApp:
         shell_id = (shell_el.attrib.get("ShellId") or str(uuid.uuid4())).upper()
         max_env = int(_text(header, "w:MaxEnvelopeSize") or 153600)
         owner = f"{self.backend.hostname}\\{user}"
-        shell = Shell(shell_id, owner, str(environ.get("REMOTE_ADDR", "")), max_env)
+        idle = self._granted_idle(_text(shell_el, "rsp:IdleTimeOut"))
+        environ["twin.log"].update(shell=shell_id, idle_timeout=idle)
+        shell = Shell(shell_id, owner, str(environ.get("REMOTE_ADDR", "")), max_env, idle, self.clock.now())
         creation = _text(shell_el, "pwsh:creationXml")
         with self.backend.lock:
             self.backend.shells[shell_id] = shell

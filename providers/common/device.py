@@ -27,8 +27,10 @@ class DeviceSettings(TypedDict):
     ca_bundle: str | None
     #: F5 only: the HA device group to config-sync to after a run that changed the device.
     sync_group: NotRequired[str | None]
-    #: WinRM only: the authentication (ntlm, kerberos, credssp, basic).
+    #: WinRM only: the authentication (ntlm, negotiate, kerberos, credssp, basic).
     auth: NotRequired[str]
+    #: WinRM only, kerberos/negotiate: the node's DNS name for its service principal HTTP/<name>.
+    kerberos_hostname: NotRequired[str]
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,11 @@ from providers.common.device import ConfiguredProvider
 from providers.common.diagnostics import tell, warn_once
 from providers.common.drain import set_node_enabled
 from providers.common.errors import ProviderError
-from providers.common.resource import ApplianceObjectProvider, plain
+from providers.common.resource import OLD_INPUTS, ApplianceObjectProvider, engine_sees, plain
+from providers.rras.removal import note_removed, on_remove
 from providers.rras.session import NodeConnection, NodeSession, session_for
+from providers.rras.sessions import reboot, wait_for_sessions
+from providers.rras.values import declared_name, service_status
 
 # Get-VpnServerConfiguration's read-back names differ from Set-VpnServerConfiguration's parameters
 # (docs/rras.md#reading-the-policy-back).
@@ -35,9 +38,10 @@ READBACK = {
     "DHGroup": "DHGroup",
     "PfsGroup": "PfsGroup",
     "SALifeTimeSeconds": "SALifeTime",
+    "MMSALifeTimeSeconds": "MMSALifeTime",
     "SADataSizeForRenegotiationKilobytes": "SADataSizeForRenegotiation",
 }
-INT_PARAMETERS = {"SALifeTimeSeconds", "SADataSizeForRenegotiationKilobytes"}
+INT_PARAMETERS = {"SALifeTimeSeconds", "MMSALifeTimeSeconds", "SADataSizeForRenegotiationKilobytes"}
 HEALTHY_WAIT_S = 120.0
 
 
@@ -78,6 +82,32 @@ class NodeSettingProvider(ApplianceObjectProvider):
         if wrote and self.revision_key:
             outs[self.revision_key] = f"{self.setting(outs)} {outs[self.revision_key]}"
 
+    # -- removal (docs/rras.md#removing-a-node-or-cluster) ----------------------------------------------
+    # ``on_remove`` (keep|revert) rides in the outputs, which is all a delete receives: a change of it alone
+    # is an update that writes nothing (apply finds the node as it should be), so the outputs follow it.
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        result = super().diff(_id, olds, news)
+        if result.changes is False and on_remove(olds) != on_remove(news):
+            seen = engine_sees(OLD_INPUTS.recall(news), plain(olds), ["on_remove"])
+            return DiffResult(changes=None if seen else True, replaces=[], stables=[])
+        return result
+
+    def _outs(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        outs = super()._outs(props, current)
+        if "on_remove" in props:
+            outs["on_remove"] = props["on_remove"]
+        return outs
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """keep: nothing is sent to the node; revert: ``delete_object`` puts Windows' default back (it takes
+        effect at the node's next restart: the node's removal resource restarts it, drained). Either way
+        the node's removal resource (providers/rras/removal.py) is told, for its summary."""
+        props = plain(props)
+        kept = on_remove(props) == "keep"
+        if not kept:
+            super().delete(_id, props)
+        note_removed(props, self.setting(props), kept)
+
 
 class IpsecPolicyProvider(NodeSettingProvider):
     """The IKEv2 custom IPsec policy of one node (Set-/Get-VpnServerConfiguration)."""
@@ -101,7 +131,10 @@ class IpsecPolicyProvider(NodeSettingProvider):
                 value = prop(obj, readback)
                 if value is None:
                     continue
-                policy[parameter] = int(str(value)) if parameter in INT_PARAMETERS else str(value)
+                # the crypto values arrive as uint32, enum objects or names (docs/rras.md#value-maps)
+                policy[parameter] = (
+                    int(str(value)) if parameter in INT_PARAMETERS else declared_name(parameter, value)
+                )
         return {"node": props["node"], "policy": policy, "owner": self.owner_of(props)}
 
     def create_object(self, client: NodeSession, props: dict[str, Any]) -> None:
@@ -191,11 +224,15 @@ class NodeRestartProvider(ConfiguredProvider):
 
     Inputs: ``node``, ``device`` (WinRM connection), ``drain`` (the load balancer's drain spec, or None),
     ``services``: for IKEEXT and RemoteAccess, the revisions of the settings that need that service
-    restarted, and ``later_nodes`` (the nodes after this one in the roll, for the error message only).
-    The node restarts when one of its revisions changed (on create: when any setting was actually
-    written rather than found already right). Components chain one of these per node, so the engine
-    runs the roll one node at a time and stops it at the first failure, with the failing node still
-    drained (the error says so) and every node before it recorded as done.
+    restarted, and for ``Computer`` those that need a reboot, ``drain_timeout_seconds`` (how long a drained
+    node's VPN sessions may take to end), and ``later_nodes`` (the nodes after this one in the roll, for the
+    error message only). The node restarts when one of its revisions changed (on create: when any setting
+    was actually written rather than found already right); a moved ``Computer`` revision reboots it
+    instead (providers/rras/sessions.py). Between the drain and the restart it waits for its sessions
+    (docs/rras.md#draining-before-a-restart); the timeout alone changes nothing (``_signature``). Components
+    chain one of these per node, so the engine runs the roll one node at a time and stops it at the first
+    failure, with the failing node still drained (the error says so) and every node before it recorded as
+    done.
     """
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -225,17 +262,19 @@ class NodeRestartProvider(ConfiguredProvider):
         """The services to restart, and the settings that changed (their revisions name them)."""
         services: list[str] = []
         because: list[str] = []
-        for service in ("IKEEXT", "RemoteAccess"):
+        for service in ("IKEEXT", "RemoteAccess", "Computer"):
             revisions = [str(r) for r in node["services"].get(service) or []]
             before = [str(r) for r in ((old or {}).get("services") or {}).get(service) or []]
+            # Only a setting this run (or an earlier one) really wrote: a setting found already right
+            # ("adopted": a new value that is absent, say) or one that left the list (it is deleted at the
+            # end of the run, docs/rras.md#removing-a-node-or-cluster) gives the service nothing new to read.
             moved = [r for r in revisions if r != "adopted" and r not in before]
-            if old is None:
-                if moved:
-                    services.append(service)
-            elif revisions != before:
+            if moved:
                 services.append(service)
-                moved = moved or ["a removed setting"]
             because += [_setting_of(r) for r in moved if _setting_of(r) not in because]
+        if "Computer" in services:
+            # a reboot starts every service again (docs/rras.md#rebooting-a-node)
+            return ["Computer"], because
         if "IKEEXT" in services and "RemoteAccess" not in services:
             # RemoteAccess depends on IKEEXT (docs/rras.md#when-changes-take-effect)
             services.append("RemoteAccess")
@@ -254,11 +293,19 @@ class NodeRestartProvider(ConfiguredProvider):
                 drained = True
                 steps.append(f"drained on the {node['drain'].get('kind')} load balancer")
             session = session_for(NodeConnection.from_device(name, node["device"]), self._secrets)
-            for service in services:
-                session.invoke("Restart-Service", {"Name": service}, switches=("Force",))
-            for service in services:
-                _wait_running(session, service)
-            steps.append(f"{' and '.join(services)} restarted because {', '.join(because)} changed")
+            # drained: wait for its sessions to end (docs/rras.md#draining-before-a-restart)
+            timeout = float(node.get("drain_timeout_seconds") or 0) if drained else 0.0
+            drain_wait = wait_for_sessions(session, timeout)
+            tell(drain_wait.describe(name), warning=drain_wait.sessions != 0)
+            if services == ["Computer"]:
+                reboot(session)
+                steps.append(f"rebooted because {', '.join(because)} changed")
+            else:
+                for service in services:
+                    session.invoke("Restart-Service", {"Name": service}, switches=("Force",))
+                for service in services:
+                    _wait_running(session, service)
+                steps.append(f"{' and '.join(services)} restarted because {', '.join(because)} changed")
             if drained:
                 set_node_enabled(node["drain"], True, self._secrets)
                 drained = False
@@ -280,6 +327,7 @@ class NodeRestartProvider(ConfiguredProvider):
             "because": because,
             "steps": summary,
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            **drain_wait.record(),
         }
 
 
@@ -353,8 +401,9 @@ def _wait_running(session: NodeSession, service: str) -> None:
     status = "unknown"
     while time.monotonic() < deadline:
         out = session.invoke("Get-Service", {"Name": service})
-        status = str(prop(out[0], "Status")) if out else "missing"
-        if status.lower() == "running":
+        # a string over remoting, an enum object or its number (docs/rras.md#get-service-over-remoting)
+        status = service_status(prop(out[0], "Status")) if out else "missing"
+        if status == "Running":
             return
         time.sleep(1.0)
     raise ProviderError(
@@ -363,5 +412,7 @@ def _wait_running(session: NodeSession, service: str) -> None:
 
 
 def _signature(props: dict[str, Any]) -> tuple[Any, ...]:
-    """What a restart depends on; ``later_nodes`` and ``owner`` only label it."""
+    """What a restart depends on; ``later_nodes`` and ``owner`` only label it, and ``drain_timeout_seconds``
+    only shapes the next restart (update and create act on the new inputs), so changing it restarts
+    nothing."""
     return (props.get("node"), props.get("services"), props.get("drain"), props.get("device"))

@@ -145,7 +145,7 @@ def test_the_stack_output_is_compact_and_readable(deployed: Project) -> None:
         "f5:VirtualServer": 2,
         "f5:ConfigSave": 1,
         "rras:IpsecPolicy": 3,
-        "rras:RegistryValue": 6,
+        "rras:RegistryValue": 9,  # per node: fragmentation, initial query, CRL check
         "rras:NodeRestart": 3,
     }
     assert "<CryptographySuite>" in cluster["clientProfile"]["nativeProfileXml"]

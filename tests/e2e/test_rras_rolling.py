@@ -33,7 +33,14 @@ SSTP_KEY = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SstpSvc\\Pa
 PS_IKEV2_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\RemoteAccess\\Parameters\\Ikev2"
 PS_SSTP_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\SstpSvc\\Parameters"
 #: The cluster, less its nodes (Site.cluster_decl adds them, managed over PowerShell Remoting).
-RAS: Decl = {"name": "vpn-ras", "virtualAddress": "192.0.2.70", "persistenceTimeout": 1800}
+#: The clients these tests connect never leave: a drained node waits 1 s for them, not the default 300 s
+#: (tests/e2e/test_rras_drain.py tests the wait itself).
+RAS: Decl = {
+    "name": "vpn-ras",
+    "virtualAddress": "192.0.2.70",
+    "persistenceTimeout": 1800,
+    "rras": {"drainTimeoutSeconds": 1},
+}
 
 
 def address(i: int) -> str:
@@ -115,11 +122,13 @@ def site(request: pytest.FixtureRequest, tls: Any, project: Project) -> Any:
     # the nodes are reached a different way behind each load balancer (DeviceView.rras)
     access = device.rras
     node_tls = tls if access.https else None
+    # Windows has Basic off (docs/rras.md#transport-and-message-encryption): on only where the site uses it
+    basic = access.auth == "basic"
     if access.shared:  # one twin serving the three nodes
-        twins = [start_twin("winrm", tls=node_tls, nodes=list(NODES))]
+        twins = [start_twin("winrm", tls=node_tls, nodes=list(NODES), allow_basic=basic)]
         nodes = [Node(name, twins[0], True, access.auth) for name in NODES]
     else:  # a twin per node
-        twins = [start_twin("winrm", tls=node_tls, hostname=name) for name in NODES]
+        twins = [start_twin("winrm", tls=node_tls, hostname=name, allow_basic=basic) for name in NODES]
         nodes = [Node(name, twin, False, access.auth) for name, twin in zip(NODES, twins, strict=True)]
     made = Site(device, nodes, twins)
     project.write_stack(made.stack, [made.cluster_decl()], made.secrets())  # each test can also run alone

@@ -12,8 +12,13 @@ else is a non-terminating error record on the error stream (pipeline Completed).
 Supported, one module per area: ``vpn`` (Get-VpnServerConfiguration, alias Get-VpnServerIPsecConfiguration,
 Set-VpnServerConfiguration), ``registry`` (Get-ItemProperty, New-ItemProperty, Set-ItemProperty,
 Remove-ItemProperty, New-Item for registry keys), ``services`` (Get-Service, Restart-Service, Stop-Service,
-Start-Service) and ``pipeline`` (Select-Object and Out-Null). Scripts (``add_script``) are refused with a
-twin-specific terminating error: the product sends cmdlets.
+Start-Service), ``pipeline`` (Select-Object and Out-Null), ``remoteaccess``
+(Get-RemoteAccessConnectionStatistics) and ``computer`` (Restart-Computer, Get-CimInstance for
+Win32_OperatingSystem) and ``remoteaccess_config`` (Get-RemoteAccess), ``certificates`` (Get-Item and
+Get-ChildItem on Cert: and registry paths) and ``vpnauth`` (Get-/Set-VpnAuthProtocol). Scripts
+(``add_script``) are refused with a twin-specific terminating error (the product sends cmdlets), except the
+few fixed texts the twin knows (``SCRIPTS``); ``netsh`` runs as a native application (``APPLICATIONS``):
+emulators/winrm/cmdlets/external.py.
 """
 
 from __future__ import annotations
@@ -32,7 +37,19 @@ from emulators.winrm.binder import (
     bind,
     error_record,
 )
-from emulators.winrm.cmdlets import pipeline, registry, services, vpn
+from emulators.winrm.cmdlets import (
+    certificates,
+    computer,
+    netsh,
+    pipeline,
+    registry,
+    remoteaccess,
+    remoteaccess_config,
+    services,
+    vpn,
+    vpnauth,
+)
+from emulators.winrm.cmdlets.external import application_spec, bind_script, native_arguments, normalise
 from emulators.winrm.cmdlets.vpn import _set_vpn
 
 __all__ = [
@@ -60,19 +77,40 @@ def _register(spec: CmdletSpec) -> None:
         COMMANDS[name.lower()] = spec
 
 
-for _spec in (*vpn.CMDLETS, *registry.CMDLETS, *services.CMDLETS, *pipeline.CMDLETS):
+for _spec in (
+    *vpn.CMDLETS,
+    *registry.CMDLETS,
+    *services.CMDLETS,
+    *pipeline.CMDLETS,
+    *remoteaccess.CMDLETS,
+    *computer.CMDLETS,
+    *remoteaccess_config.CMDLETS,
+    *certificates.CMDLETS,
+    *vpnauth.CMDLETS,
+):
     _register(_spec)
+
+# What is not a cmdlet (emulators/winrm/cmdlets/external.py): the script texts the twin knows, by text, and
+# the native applications, by name; the names the request log counts as writes.
+SCRIPTS = {script.text: script for script in vpnauth.SCRIPTS}
+APPLICATIONS = {n.lower(): application_spec(a) for a in netsh.APPLICATIONS for n in (a.name, *a.aliases)}
+_WRITING = {s.spec.name.lower() for s in SCRIPTS.values() if s.write} | {
+    a.name.lower() for a in netsh.APPLICATIONS if a.write
+}
 
 
 def is_write_command(name: str) -> bool:
     spec = COMMANDS.get(name.lower())
     canonical = spec.name if spec else name
+    if canonical_name(name).lower() in _WRITING:
+        return True
     return canonical.lower().startswith(tuple(v.lower() for v in WRITE_VERBS))
 
 
 def canonical_name(name: str) -> str:
-    spec = COMMANDS.get(name.lower())
-    return spec.name if spec else name
+    spec = COMMANDS.get(name.lower()) or APPLICATIONS.get(name.lower())
+    script = SCRIPTS.get(normalise(name)) if spec is None else None
+    return spec.name if spec else script.spec.name if script else name
 
 
 def _not_found(name: str) -> Terminating:
@@ -99,7 +137,8 @@ def run_statement(
         if host.stopped:
             return
         text = str(command.command_text)
-        if command.is_script:
+        script = SCRIPTS.get(normalise(text)) if command.is_script else None
+        if command.is_script and script is None:
             raise Terminating(
                 error_record(
                     "The twin runs cmdlets only (add_cmdlet/add_parameter); scripts are not emulated.",
@@ -109,10 +148,17 @@ def run_statement(
                     target=text[:200],
                 )
             )
-        spec = COMMANDS.get(text.lower())
-        if spec is None:
-            raise _not_found(text)
-        args, parameter_set = bind(spec, list(command.parameters))
+        if script is not None:  # a script text the twin knows, its param() block bound
+            spec, args, parameter_set = script.spec, bind_script(script, list(command.parameters)), ""
+        elif text.lower() in APPLICATIONS:  # a native application: its arguments as strings
+            spec = APPLICATIONS[text.lower()]
+            args, parameter_set = {"Arguments": native_arguments(list(command.parameters))}, ""
+        else:
+            found = COMMANDS.get(text.lower())
+            if found is None:
+                raise _not_found(text)
+            spec = found
+            args, parameter_set = bind(spec, list(command.parameters))
         last = index == len(commands) - 1
         inv = Invocation(
             backend=backend,

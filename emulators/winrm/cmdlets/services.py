@@ -1,6 +1,8 @@
 """The service cmdlets: Get-Service, Restart-Service, Stop-Service and Start-Service.
 
 Names and display names take wildcards; an unknown name is PowerShell's non-terminating not-found error.
+Services are written as a real node's ServiceController arrives over remoting, in the node's
+``readback_form`` (emulators/winrm/psobjects.py).
 Starting, stopping and restarting (with dependents, warnings while a slow service is pending, and the
 errors of a failed start) are the backend's rules; these cmdlets bind, resolve and report.
 """
@@ -81,7 +83,7 @@ def _service_error(inv: Invocation, exc: ServiceError) -> ErrorRecord:
 
 def get_service(inv: Invocation, args: dict[str, Any]) -> None:
     for name in _services(inv, args):
-        inv.emit(service_object(inv.backend.service_info(name)))
+        inv.emit(service_object(inv.backend.service_info(name), inv.backend.readback_form))
 
 
 def restart_service(inv: Invocation, args: dict[str, Any]) -> None:
@@ -113,7 +115,7 @@ def _service_action(inv: Invocation, args: dict[str, Any], action: str) -> None:
             inv.error(_service_error(inv, exc))
             continue
         if args.get("PassThru"):
-            inv.emit(service_object(inv.backend.service_info(name)))
+            inv.emit(service_object(inv.backend.service_info(name), inv.backend.readback_form))
 
 
 CMDLETS: tuple[CmdletSpec, ...] = (

@@ -2,7 +2,8 @@
 
 Both are CDXML functions over the RemoteAccess WMI provider (so binding failures are argument transformation
 errors of the function); Get-VpnServerConfiguration also answers to its older name
-Get-VpnServerIPsecConfiguration. ValidateRange on the lifetimes and the error shape of a refused value (WIN32
+Get-VpnServerIPsecConfiguration. Get answers in the node's ``readback_form`` (uint32 or enum objects,
+emulators/winrm/psobjects.py). ValidateRange on the lifetimes and the error shape of a refused value (WIN32
 87) are marked unconfirmed in docs/rras.md: choices, not facts."""
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from emulators.winrm.backend import (
     PORT_PARAMETERS,
 )
 from emulators.winrm.binder import CmdletSpec, Invocation, Param, error_record
-from emulators.winrm.psobjects import vpn_configuration_object
+from emulators.winrm.psobjects import CDXML_ENUM_PREFIX, CIM_VALUES, vpn_configuration_object
 
-CDXML_ENUM_PREFIX = "Microsoft.PowerShell.Cmdletization.GeneratedTypes.VpnServerIPsecConfiguration."
 LIFETIME_RANGE = (300, 17279999)  # MS-RRASM (docs/rras.md#ranges-and-invalid-combinations)
 
 
@@ -31,8 +31,12 @@ def _tunnel(value: str | None) -> str:
     return "IKEv2" if value.upper() == "IKEV2" else "L2TP"
 
 
+def _answer(inv: Invocation, tunnel: str) -> Any:
+    return vpn_configuration_object(inv.backend.vpn_configuration(tunnel), inv.backend.readback_form)
+
+
 def get_vpn_configuration(inv: Invocation, args: dict[str, Any]) -> None:
-    inv.emit(vpn_configuration_object(inv.backend.vpn_configuration(_tunnel(args.get("TunnelType")))))
+    inv.emit(_answer(inv, _tunnel(args.get("TunnelType"))))
 
 
 def set_vpn_configuration(inv: Invocation, args: dict[str, Any], parameter_set: str) -> None:
@@ -57,7 +61,7 @@ def set_vpn_configuration(inv: Invocation, args: dict[str, Any], parameter_set: 
     }
     inv.backend.set_vpn_configuration(tunnel, parameter_set, values)
     if args.get("PassThru"):
-        inv.emit(vpn_configuration_object(inv.backend.vpn_configuration(tunnel)))
+        inv.emit(_answer(inv, tunnel))
 
 
 def _cim_invalid_parameter(inv: Invocation, tunnel: str) -> ErrorRecord:
@@ -78,7 +82,15 @@ def _set_vpn(inv: Invocation, args: dict[str, Any]) -> None:  # parameter set in
 
 
 def _crypto(name: str, *aliases: str) -> Param:
-    return Param(name, "enum", aliases, CRYPTO_ENUMS[name], CDXML_ENUM_PREFIX + name, sets=("CustomPolicy",))
+    return Param(
+        name,
+        "enum",
+        aliases,
+        CRYPTO_ENUMS[name],
+        CDXML_ENUM_PREFIX + name,
+        sets=("CustomPolicy",),
+        numbers=tuple(CIM_VALUES[name].items()),
+    )
 
 
 _TUNNEL = Param("TunnelType", "enum", (), ("IKEV2", "L2TP"), CDXML_ENUM_PREFIX + "TunnelType")

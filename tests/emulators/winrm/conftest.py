@@ -1,5 +1,5 @@
-"""Fixtures of the WinRM twin's tests: a twin over HTTPS and a runspace pool on it, a plain-HTTP twin with
-Windows' default policy, and one twin serving three nodes."""
+"""Fixtures of the WinRM twin's tests: a twin over HTTPS with Basic enabled and a runspace pool on it, a
+plain-HTTP twin with Windows' default policy, and one twin serving three nodes (Basic enabled)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from tests.emulators.winrm.client import Node
 
 @pytest.fixture
 def twin(tls: TLSMaterial) -> Iterator[RunningTwin]:
-    running = start_twin("winrm", tls=tls)
+    # the cmdlet tests reach it with Basic over HTTPS: enabled here, as an administrator would
+    running = start_twin("winrm", tls=tls, allow_basic=True)
     yield running
     running.stop()
 
@@ -34,6 +35,6 @@ def http_twin() -> Iterator[RunningTwin]:
 
 @pytest.fixture
 def cluster(tls: TLSMaterial) -> Iterator[RunningTwin]:
-    running = start_twin("winrm", tls=tls, nodes=["rras1", "rras2", "rras3"])
+    running = start_twin("winrm", tls=tls, nodes=["rras1", "rras2", "rras3"], allow_basic=True)
     yield running
     running.stop()

@@ -1,13 +1,75 @@
-"""The service cmdlets on the WinRM twin: status, unknown services, restarts with dependents and dropped
-VPN sessions, failed starts, and slow restarts over long-polled Receives and Ctrl+C.
+"""The service cmdlets on the WinRM twin: a ServiceController shaped as a real node's arrives over remoting
+(Status as a string; enum objects on request), status, unknown services, restarts with dependents and
+dropped VPN sessions, failed starts, and slow restarts over long-polled Receives and Ctrl+C.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from pypsrp.powershell import PowerShell
 
 from emulators.common import RunningTwin, TLSMaterial, start_twin
+from providers.rras.values import service_status
 from tests.emulators.winrm.client import Node, ps_errors, ps_props
+
+#: A ServiceController's adapted properties in the order a real node sends them
+#: (docs/rras.md#get-service-over-remoting).
+ADAPTED = [
+    "CanPauseAndContinue",
+    "CanShutdown",
+    "CanStop",
+    "DisplayName",
+    "DependentServices",
+    "MachineName",
+    "ServiceName",
+    "ServicesDependedOn",
+    "ServiceHandle",
+    "Status",
+    "ServiceType",
+    "StartType",
+    "Site",
+    "Container",
+]
+SERVICE_TYPES = [
+    "System.ServiceProcess.ServiceController",
+    "System.ComponentModel.Component",
+    "System.MarshalByRefObject",
+    "System.Object",
+]
+
+
+def test_get_service_arrives_as_a_real_nodes_does(node: Node) -> None:
+    (svc,) = node.run("Get-Service", Name="RasMan").output
+    assert svc.types == SERVICE_TYPES and str(svc) == "RasMan"  # ToString is the name
+    assert list(svc.adapted_properties) == ADAPTED
+    assert list(svc.extended_properties) == ["Name", "RequiredServices"]
+    props = ps_props(svc)
+    # over remoting the enums arrive as their names
+    assert (props["Status"], props["StartType"], props["ServiceType"]) == (
+        "Running",
+        "Automatic",
+        "Win32ShareProcess",
+    )
+    assert props["ServiceHandle"] == "SafeServiceHandle" and props["MachineName"] == "."
+    assert props["Site"] is None and props["Container"] is None
+    assert props["DependentServices"] == ["RemoteAccess"]  # the dependents, by name
+    assert props["ServicesDependedOn"] == props["RequiredServices"] == ["SstpSvc"]
+    assert props["Name"] == props["ServiceName"] == "RasMan"
+    assert service_status(props["Status"]) == "Running"
+
+
+def test_on_request_service_enums_arrive_as_enum_objects(twin: RunningTwin, node: Node) -> None:
+    twin.admin()._call("PUT", "readback-form", {"form": "enum"})
+    (svc,) = node.run("Get-Service", Name="RemoteAccess").output
+    status: Any = ps_props(svc)["Status"]
+    assert status.types[:2] == ["System.ServiceProcess.ServiceControllerStatus", "System.Enum"]
+    assert str(status) == "Running" and status.property_sets == [4]
+    start_type: Any = ps_props(svc)["StartType"]
+    assert str(start_type) == "Automatic" and start_type.property_sets == [2]
+    assert service_status(status) == "Running"
+    twin.admin()._call("PUT", "readback-form", {"form": "uint32"})
+    assert ps_props(node.run("Get-Service", Name="RemoteAccess").output[0])["Status"] == "Running"
 
 
 def test_get_service_status_and_unknown_service(node: Node) -> None:
@@ -56,7 +118,7 @@ def test_failed_start_leaves_the_service_stopped(twin: RunningTwin, node: Node) 
 
 
 def test_slow_restart_long_polls_warns_and_survives_operation_timeouts(tls: TLSMaterial) -> None:
-    slow = start_twin("winrm", tls=tls, restart_seconds=5.0)
+    slow = start_twin("winrm", tls=tls, restart_seconds=5.0, allow_basic=True)
     try:
         n = Node(slow, operation_timeout=1, read_timeout=10)
         ps = n.run("Restart-Service", "Force", Name="RemoteAccess")

@@ -1,12 +1,17 @@
 """The WinRM twin's transport and authentication, driven by the real pypsrp client.
 
-Basic over HTTPS, a reboot dropping the PSRP shell; NTLM/Negotiate with message encryption over plain
-HTTP, NTLM over HTTPS, the AllowUnencrypted=false policy and concurrent authenticated connections.
+Basic off by default and on when asked, a reboot dropping the PSRP shell, idle shells closed after their
+IdleTimeOut (the twin's clock advanced, never slept); NTLM/Negotiate with message encryption over plain
+HTTP, Negotiate by IP address with a hostname override, NTLM over HTTPS, the AllowUnencrypted=false policy
+and concurrent authenticated connections.
 """
 
 from __future__ import annotations
 
+import base64
 import threading
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -16,6 +21,152 @@ from pypsrp.wsman import WSMan
 
 from emulators.common import RunningTwin, TLSMaterial, start_twin
 from tests.emulators.winrm.client import BASELINE, SSTP, Node, http_wsman, https_wsman, ps_props
+
+SHELL_NOT_FOUND = 2150858843
+
+
+@pytest.fixture
+def twin(tls: TLSMaterial) -> Iterator[RunningTwin]:
+    """This module's HTTPS twin has Basic enabled (Windows: Auth/Basic=true), for the Basic tests."""
+    running = start_twin("winrm", tls=tls, allow_basic=True)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def windows_default(tls: TLSMaterial) -> Iterator[RunningTwin]:
+    """An HTTPS twin with Windows' defaults: Basic off."""
+    running = start_twin("winrm", tls=tls)
+    yield running
+    running.stop()
+
+
+def ntlm_https(twin: RunningTwin, **kw: Any) -> WSMan:
+    assert twin.tls is not None
+    return WSMan(
+        "127.0.0.1",
+        port=twin.port,
+        ssl=True,
+        auth=kw.pop("auth", "ntlm"),
+        cert_validation=str(twin.tls.ca_path),
+        username="automation",
+        password="automation-pass",
+        **kw,
+    )
+
+
+def advance(twin: RunningTwin, seconds: float) -> list[str]:
+    closed: list[str] = twin.admin()._call("POST", "clock", {"advance": seconds})["closed_shells"]
+    return closed
+
+
+def test_basic_is_off_by_default_as_on_windows(windows_default: RunningTwin) -> None:
+    with pytest.raises(AuthenticationError):
+        RunspacePool(https_wsman(windows_default, user="automation", password="automation-pass")).open()
+    # What Windows answers a Basic request with Auth/Basic=false: 401, no body, offering the schemes it has
+    assert windows_default.tls is not None
+    token = base64.b64encode(b"automation:automation-pass").decode()
+    answer = requests.post(
+        f"{windows_default.url}/wsman",
+        data=b"",
+        headers={"Authorization": f"Basic {token}"},
+        verify=str(windows_default.tls.ca_path),
+        timeout=10,
+    )
+    assert answer.status_code == 401 and answer.content == b""
+    assert answer.headers["WWW-Authenticate"] == "Negotiate, Kerberos"
+    assert answer.headers["Server"] == "Microsoft-HTTPAPI/2.0"
+    log = windows_default.admin().log()
+    assert {e["status"] for e in log} == {401}
+    assert {e.get("auth_refused") for e in log} == {"basic disabled (Auth/Basic=false)"}
+    assert windows_default.backend.runtime_state()["shells"] == 0
+    # NTLM is on by default
+    node = Node(windows_default, ntlm_https(windows_default))
+    assert not node.run("Get-Service", Name="RemoteAccess").had_errors
+    node.close()
+
+
+def test_basic_works_when_enabled(twin: RunningTwin) -> None:
+    assert twin.tls is not None
+    offered = requests.post(f"{twin.url}/wsman", data=b"", verify=str(twin.tls.ca_path), timeout=10)
+    assert offered.headers["WWW-Authenticate"] == 'Negotiate, Kerberos, Basic realm="WSMAN"'
+    node = Node(twin, user="automation", password="automation-pass")
+    assert str(ps_props(node.run("Get-Service", Name="IKEEXT").output[0])["Status"]) == "Running"
+    node.close()
+    assert {e.get("auth") for e in twin.admin().log() if e.get("wsman")} == {"basic"}
+
+
+def test_an_idle_shell_is_closed_after_its_idle_timeout(windows_default: RunningTwin) -> None:
+    pool = RunspacePool(ntlm_https(windows_default), idle_timeout=120)
+    pool.open()
+    node = Node.__new__(Node)
+    node.twin, node.pool = windows_default, pool
+    assert pool.shell.idle_time_out == "PT120.000S"  # what the Create granted
+    create = next(e for e in windows_default.admin().log() if e.get("wsman") == "Create")
+    assert create["idle_timeout"] == 120.0
+    assert advance(windows_default, 119) == []
+    assert not node.run("Get-Service", Name="RemoteAccess").had_errors  # activity: the timer starts again
+    assert advance(windows_default, 119) == []
+    assert advance(windows_default, 2) == [pool.id]
+    assert windows_default.backend.runtime_state()["shells"] == 0
+    with pytest.raises(WSManFaultError) as info:
+        node.run("Get-Service", Name="RemoteAccess")
+    assert info.value.code == SHELL_NOT_FOUND
+    assert f"ShellId {pool.id} failed because the shell was not found on the server" in str(info.value.reason)
+    fault = windows_default.admin().log()[-1]
+    assert (fault["wsman"], fault["fault"], fault["status"]) == ("Command", SHELL_NOT_FOUND, 500)
+    node.close()  # the Delete of a shell that is gone faults too: tolerated, as against Windows
+
+
+def test_idle_timeout_default_and_bounds(windows_default: RunningTwin) -> None:
+    default = RunspacePool(ntlm_https(windows_default))  # pypsrp sends no IdleTimeOut unless asked
+    default.open()
+    short = RunspacePool(ntlm_https(windows_default), idle_timeout=5)
+    short.open()
+    # the server's IdleTimeoutMs (2 h) when none is asked for; 60 s at least
+    assert (default.shell.idle_time_out, short.shell.idle_time_out) == ("PT7200.000S", "PT60.000S")
+    assert advance(windows_default, 60) == [short.id]
+    assert advance(windows_default, 7139) == []
+    assert advance(windows_default, 1) == [default.id]
+    with pytest.raises(ValueError):
+        start_twin("winrm", tls=None, shell_idle_timeout=30)
+
+
+def test_negotiate_by_ip_with_a_hostname_override(http_twin: RunningTwin) -> None:
+    wsman = http_wsman(
+        http_twin,
+        auth="negotiate",
+        negotiate_service="HTTP",
+        negotiate_hostname_override="rras1.corp.example",
+    )
+    node = Node(http_twin, wsman)
+    try:
+        assert not node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").had_errors
+        # no Kerberos here: SPNEGO negotiated NTLM, and the principal it named is the override
+        context = next(iter(wsman.transport.session.auth.contexts.values()))  # type: ignore[union-attr]
+        assert context.negotiated_protocol == "ntlm"
+    finally:
+        node.close()
+    log = http_twin.admin().log()
+    assert {e["spn"] for e in log if e.get("spn")} == {"HTTP/rras1.corp.example"}
+    # the SPNEGO exchange (scheme Negotiate) that completed as NTLM
+    assert {(e["auth_scheme"], e["auth"]) for e in log if e.get("spn")} == {("Negotiate", "ntlm")}
+    # without the override the principal names the address, which no Kerberos realm has
+    plain = Node(http_twin, http_wsman(http_twin, auth="negotiate", negotiate_service="HTTP"))
+    plain.close()
+    assert {e["spn"] for e in http_twin.admin().log() if e.get("spn")} == {
+        "HTTP/rras1.corp.example",
+        "HTTP/127.0.0.1",
+    }
+
+
+def test_a_kerberos_ticket_is_refused_without_a_kdc(http_twin: RunningTwin) -> None:
+    answer = requests.post(
+        f"{http_twin.url}/wsman", data=b"", headers={"Authorization": "Kerberos YIIBAA=="}, timeout=10
+    )
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"] == "Negotiate, Kerberos"
+    assert http_twin.admin().log()[-1]["auth_refused"].startswith("kerberos")
 
 
 def test_wrong_password_is_401(twin: RunningTwin) -> None:
@@ -51,8 +202,8 @@ def test_ntlm_over_http_encrypts_every_message(http_twin: RunningTwin, encryptio
     try:
         ps = node.run("Set-VpnServerConfiguration", "CustomPolicy", **BASELINE)
         assert not ps.had_errors and not ps.streams.error
-        props = ps_props(node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output[0])
-        assert (props["EncryptionMethod"], props["DHGroup"]) == ("AES128", "Group14")
+        (policy,) = node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output
+        assert "EncryptionMethod" in ps_props(policy)  # the answer came back through the sealed channel
     finally:
         node.close()
     log = http_twin.admin().log()
@@ -125,14 +276,14 @@ def test_basic_and_unencrypted_messages_are_refused_over_http(http_twin: Running
 
 
 def test_allow_unencrypted_lets_basic_over_http(tls: TLSMaterial) -> None:
-    lax = start_twin("winrm", tls=None, allow_unencrypted=True)
+    lax = start_twin("winrm", tls=None, allow_unencrypted=True, allow_basic=True)
     try:
         node = Node(lax, http_wsman(lax, auth="basic", encryption="never"))
         assert not node.run("Get-Service", Name="IKEEXT").had_errors
         node.close()
     finally:
         lax.stop()
-    https_only_ntlm = start_twin("winrm", tls=tls, allow_basic=False)
+    https_only_ntlm = start_twin("winrm", tls=tls)
     try:
         with pytest.raises(AuthenticationError):
             RunspacePool(https_wsman(https_only_ntlm)).open()

@@ -1,32 +1,120 @@
-"""Get/Set-VpnServerConfiguration on the WinRM twin: read-back names, the custom IPsec policy and when
-it takes effect, binding errors (enums, aliases, prefixes, parameter sets, ranges) and GCM rules.
+"""Get/Set-VpnServerConfiguration on the WinRM twin: read-back names, classes and wire types (uint32 by
+default, enum objects on request), the custom IPsec policy and when it takes effect, binding errors (enums,
+aliases, prefixes, parameter sets, ranges) and GCM rules.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+import requests
+
 from emulators.common import RunningTwin, TLSMaterial, start_twin
+from providers.rras.values import declared_name
 from tests.emulators.winrm.client import BASELINE, Node, ps_errors, ps_props
 
+CIM = "Microsoft.Management.Infrastructure.CimInstance"
+RA = "ROOT/Microsoft/Windows/RemoteAccess"
+CRYPTO = (
+    "EncryptionMethod",
+    "IntegrityCheckMethod",
+    "CipherTransformConstants",
+    "PfsGroup",
+    "AuthenticationTransformConstants",
+    "DHGroup",
+)
+#: The base class's properties, in the MOF's order (docs/rras.md#reading-the-policy-back).
+BASE_PROPERTIES = [
+    "IdleDisconnect",
+    "SALifeTime",
+    "MMSALifeTime",
+    "SADataSizeForRenegotiation",
+    "Ikev2Ports",
+    "L2tpPorts",
+    "SstpPorts",
+    "GrePorts",
+    "TunnelType",
+]
+#: Hicks' baseline as the documented uint32 values (docs/rras.md#value-maps), written out, not looked up.
+BASELINE_NUMBERS = {
+    "EncryptionMethod": 2,  # AES128
+    "IntegrityCheckMethod": 2,  # SHA256
+    "CipherTransformConstants": 3,  # AES128
+    "PfsGroup": 3,  # PFS2048
+    "AuthenticationTransformConstants": 2,  # SHA256128
+    "DHGroup": 3,  # Group14
+}
 
-def test_get_vpn_configuration_uses_readback_names_and_types(node: Node) -> None:
+
+def cim_types(cim_class: str) -> list[str]:
+    base = "VpnServerIPsecConfiguration"
+    return [
+        f"{CIM}#{RA}/{cim_class}",
+        f"{CIM}#{RA}/{base}",
+        f"{CIM}#{cim_class}",
+        f"{CIM}#{base}",
+        CIM,
+        "System.Object",
+    ]
+
+
+def set_form(twin: RunningTwin, form: str) -> None:
+    assert twin.admin()._call("PUT", "readback-form", {"form": form}) == {"node": "rras1", "form": form}
+
+
+def test_without_a_custom_policy_get_answers_the_default_class(node: Node) -> None:
     ps = node.run("Get-VpnServerConfiguration", TunnelType="IKEv2")
     assert not ps.had_errors and not ps.streams.error
     (obj,) = ps.output
     props = ps_props(obj)
-    assert obj.types[0].endswith("RemoteAccess/VpnServerIPsecConfiguration")
-    assert props["CustomPolicy"] is False
-    for readback in (
-        "SALifeTime",
-        "MMSALifeTime",
-        "SADataSizeForRenegotiation",
-        "IdleDisconnect",
-        "Ikev2Ports",
-    ):
-        assert isinstance(props[readback], int)
+    assert obj.types == cim_types("VpnServerIPsecDefaultConfiguration")
+    assert list(obj.adapted_properties) == [*BASE_PROPERTIES, "EncryptionType"]
+    assert props["EncryptionType"] == "RequireEncryption"
+    # the Default class has no CustomPolicy and none of the crypto properties
+    assert "CustomPolicy" not in props and not set(CRYPTO) & set(props)
+    for readback in BASE_PROPERTIES:
+        assert isinstance(props[readback], int) and not isinstance(props[readback], bool), readback
     # the Set parameter name is not a property (docs/rras.md#reading-the-policy-back)
     assert "SALifeTimeSeconds" not in props
     alias = node.run("Get-VpnServerIPsecConfiguration").output[0]
-    assert ps_props(alias)["TunnelType"] == "IKEv2"
+    assert alias.types == obj.types and ps_props(alias)["SALifeTime"] == props["SALifeTime"]
+
+
+def test_a_custom_policy_reads_back_as_uint32(node: Node) -> None:
+    assert not node.run("Set-VpnServerConfiguration", "CustomPolicy", **BASELINE).streams.error
+    (obj,) = node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output
+    props = ps_props(obj)
+    assert obj.types == cim_types("VpnServerIPsecCustomConfiguration")
+    assert str(obj) == "VpnServerIPsecCustomConfiguration"
+    assert list(obj.adapted_properties) == [*BASE_PROPERTIES, "CustomPolicy", *CRYPTO]
+    assert props["CustomPolicy"] is True and "EncryptionType" not in props
+    assert {p: props[p] for p in CRYPTO} == BASELINE_NUMBERS
+    assert all(type(props[p]) is int for p in CRYPTO)
+    assert (props["SALifeTime"], props["MMSALifeTime"]) == (28800, 86400)
+    # what the provider makes of them: the names it declared
+    assert {p: declared_name(p, props[p]) for p in CRYPTO} == {p: BASELINE[p] for p in CRYPTO}
+
+
+def test_on_request_the_crypto_values_arrive_as_enum_objects(twin: RunningTwin, node: Node) -> None:
+    node.run("Set-VpnServerConfiguration", "CustomPolicy", **BASELINE)
+    set_form(twin, "enum")
+    (obj,) = node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output
+    props = ps_props(obj)
+    assert obj.types == cim_types("VpnServerIPsecCustomConfiguration")
+    prefix = "Microsoft.PowerShell.Cmdletization.GeneratedTypes.VpnServerIPsecConfiguration."
+    for prop in CRYPTO:
+        value: Any = props[prop]
+        assert value.types == [prefix + prop, "System.Enum", "System.ValueType", "System.Object"], prop
+        assert str(value) == BASELINE[prop] and value.property_sets == [BASELINE_NUMBERS[prop]], prop
+        assert declared_name(prop, value) == BASELINE[prop]
+    assert str(props["TunnelType"]) == "IKEV2"
+    # numbers stay numbers; the form is the node's, and goes back on request
+    assert props["SALifeTime"] == 28800 and props["CustomPolicy"] is True
+    set_form(twin, "uint32")
+    assert ps_props(node.run("Get-VpnServerConfiguration").output[0])["DHGroup"] == 3
+    with pytest.raises(requests.HTTPError, match="400"):
+        set_form(twin, "string")
 
 
 def test_set_custom_policy_is_stored_at_once_and_effective_after_remoteaccess_restart(
@@ -38,10 +126,10 @@ def test_set_custom_policy_is_stored_at_once_and_effective_after_remoteaccess_re
     props = ps_props(node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output[0])
     assert props["CustomPolicy"] is True
     assert (props["EncryptionMethod"], props["DHGroup"], props["PfsGroup"]) == (
-        "AES128",
-        "Group14",
-        "PFS2048",
-    )
+        2,
+        3,
+        3,
+    )  # AES128 Group14 PFS2048
     assert (props["SALifeTime"], props["SADataSizeForRenegotiation"]) == (28800, 1024000)
 
     runtime = admin.state()["runtime"]
@@ -94,11 +182,15 @@ def test_aliases_prefixes_and_case_insensitive_values(node: Node) -> None:
     assert not ps.had_errors and not ps.streams.error
     props = ps_props(node.run("Get-VpnServerConfiguration").output[0])
     assert (props["EncryptionMethod"], props["PfsGroup"], props["DHGroup"]) == (
-        "GCMAES128",
-        "ECP256",
-        "Group14",
-    )
-    assert props["IntegrityCheckMethod"] == "SHA256"
+        5,
+        4,
+        3,
+    )  # GCMAES128 ECP256 Group14
+    assert (props["CipherTransformConstants"], props["AuthenticationTransformConstants"]) == (
+        6,
+        3,
+    )  # GCMAES128
+    assert props["IntegrityCheckMethod"] == 2  # SHA256
 
     ambiguous = node.run("Set-VpnServerConfiguration", "CustomPolicy", SA="28800")
     assert (
@@ -120,11 +212,10 @@ def test_parameter_sets_and_revert_to_default(node: Node) -> None:
     node.run("Set-VpnServerConfiguration", "CustomPolicy", **BASELINE)
     passthru = node.run("Set-VpnServerConfiguration", "RevertToDefault", "PassThru", TunnelType="IKEv2")
     assert not passthru.had_errors
-    assert ps_props(passthru.output[0])["CustomPolicy"] is False
-    assert (
-        ps_props(node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output[0])["CustomPolicy"]
-        is False
-    )
+    assert passthru.output[0].types == cim_types("VpnServerIPsecDefaultConfiguration")
+    reverted = node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output[0]
+    assert reverted.types == cim_types("VpnServerIPsecDefaultConfiguration")
+    assert "CustomPolicy" not in ps_props(reverted)
 
 
 def test_lifetime_ranges_are_validated(node: Node) -> None:
@@ -147,7 +238,7 @@ def test_lifetime_ranges_are_validated(node: Node) -> None:
 
 
 def test_gcm_ike_needs_1803(tls: TLSMaterial) -> None:
-    old = start_twin("winrm", tls=tls, os_build=14393)
+    old = start_twin("winrm", tls=tls, os_build=14393, allow_basic=True)
     try:
         n = Node(old)
         ps = n.run(
@@ -167,7 +258,7 @@ def test_asymmetric_esp_gcm_is_recorded_or_rejected(tls: TLSMaterial, twin: Runn
     }
     assert not node.run("Set-VpnServerConfiguration", "CustomPolicy", **params).streams.error
     assert any("asymmetric" in w for w in twin.admin().state()["runtime"]["warnings"])
-    strict = start_twin("winrm", tls=tls, gcm_mismatch="reject")
+    strict = start_twin("winrm", tls=tls, gcm_mismatch="reject", allow_basic=True)
     try:
         n = Node(strict)
         ps = n.run("Set-VpnServerConfiguration", "CustomPolicy", **params)
@@ -175,3 +266,24 @@ def test_asymmetric_esp_gcm_is_recorded_or_rejected(tls: TLSMaterial, twin: Runn
         n.close()
     finally:
         strict.stop()
+
+
+def test_a_number_binds_to_the_enum_member_of_that_value_not_of_that_position(node: Node) -> None:
+    # PowerShell converts an integer to the enum member with that value: CipherTransformConstants 6 is
+    # GCMAES128 (its position in the accepted-values list would be GCMAES192), 1 is DES (position 1: DES3).
+    ps = node.run(
+        "Set-VpnServerConfiguration",
+        "CustomPolicy",
+        TunnelType="IKEv2",
+        CipherTransformConstants=6,
+        AuthenticationTransformConstants=3,
+    )
+    assert not ps.streams.error
+    props = ps_props(node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output[0])
+    assert declared_name("CipherTransformConstants", props["CipherTransformConstants"]) == "GCMAES128"
+    assert declared_name("AuthenticationTransformConstants", props["AuthenticationTransformConstants"]) == (
+        "GCMAES128"
+    )
+    node.run("Set-VpnServerConfiguration", "CustomPolicy", TunnelType="IKEv2", EncryptionMethod=1)
+    props = ps_props(node.run("Get-VpnServerConfiguration", TunnelType="IKEv2").output[0])
+    assert declared_name("EncryptionMethod", props["EncryptionMethod"]) == "DES3"
