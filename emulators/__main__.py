@@ -32,6 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--nodes", default="", help="winrm: the node hostnames one twin serves, comma-separated"
     )
+    parser.add_argument(
+        "--allow-basic",
+        action="store_true",
+        help="winrm: accept Basic authentication (off by default, as on Windows)",
+    )
+    parser.add_argument(
+        "--readback-form",
+        choices=("uint32", "enum"),
+        default=None,
+        help="winrm: how Get-VpnServerConfiguration sends its enum values (default: uint32, as the MOF)",
+    )
     args = parser.parse_args(argv)
     tls = None if args.plain_http else ensure_tls(Path(args.tls_dir))
     options: dict[str, Any] = {"data_dir": args.data_dir} if args.data_dir else {}
@@ -39,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.vendor != "winrm":
             parser.error("--nodes is for the winrm twin only")
         options["nodes"] = [n for n in args.nodes.split(",") if n]
+    for flag, key, value in (
+        ("--allow-basic", "allow_basic", args.allow_basic or None),
+        ("--readback-form", "readback_form", args.readback_form),
+    ):
+        if value is not None:
+            if args.vendor != "winrm":
+                parser.error(f"{flag} is for the winrm twin only")
+            options[key] = value
     twin = start_twin(args.vendor, tls=tls, host=args.host, port=args.port, **options)
     print(f"{args.vendor} twin listening on {twin.url}", flush=True)
     stop = threading.Event()
