@@ -41,6 +41,17 @@ READBACK = {
     "MMSALifeTimeSeconds": "MMSALifeTime",
     "SADataSizeForRenegotiationKilobytes": "SADataSizeForRenegotiation",
 }
+#: The policy parameters an Always On VPN client profile carries (CryptographySuite); the lifetimes are local.
+CLIENT_PROFILE_PARAMETERS = frozenset(
+    {
+        "EncryptionMethod",
+        "IntegrityCheckMethod",
+        "CipherTransformConstants",
+        "AuthenticationTransformConstants",
+        "DHGroup",
+        "PfsGroup",
+    }
+)
 INT_PARAMETERS = {"SALifeTimeSeconds", "MMSALifeTimeSeconds", "SADataSizeForRenegotiationKilobytes"}
 HEALTHY_WAIT_S = 120.0
 
@@ -367,12 +378,11 @@ class ClientProfileProvider(ResourceProvider):
                 "the run, so both hold the address meanwhile; sessions through the old appliance drop.",
             )
         old, new = olds.get("policy") or {}, news.get("policy")
-        if old and isinstance(new, dict) and old != new:
-            what = ", ".join(
-                f"{k} {old.get(k)} -> {new.get(k)}"
-                for k in sorted(set(old) | set(new))
-                if old.get(k) != new.get(k)
-            )
+        # Only what the client profile carries (its CryptographySuite): SA lifetimes and data sizes are not
+        # negotiated (RFC 7296 section 2.8), so a change of those alone reaches no client.
+        crypto = [k for k in sorted(set(old) | set(new or {})) if k in CLIENT_PROFILE_PARAMETERS]
+        if old and isinstance(new, dict) and any(old.get(k) != new.get(k) for k in crypto):
+            what = ", ".join(f"{k} {old.get(k)} -> {new.get(k)}" for k in crypto if old.get(k) != new.get(k))
             warn_once(
                 f"{name} policy {what}",
                 f"{name}: the IPsec policy changes ({what}); clients must use the same policy or fail "

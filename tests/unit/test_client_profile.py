@@ -135,3 +135,26 @@ class _no_error:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_the_profile_warning_names_only_what_clients_carry(monkeypatch):
+    """A policy change warns that clients need the new profile only when the CryptographySuite changes: SA
+    lifetimes and data sizes are local to each side (RFC 7296 section 2.8)."""
+    from providers.rras import objects
+
+    told: list[str] = []
+    monkeypatch.setattr(objects, "warn_once", lambda _key, message: told.append(message))
+    base = {
+        "cluster": "vpn",
+        "load_balancer": {"kind": "f5", "url": "https://bigip"},
+        "virtual_address": "192.0.2.10",
+        "policy": {"EncryptionMethod": "AES128", "DHGroup": "Group14", "SALifeTimeSeconds": 28800},
+    }
+    provider = objects.ClientProfileProvider()
+    lifetimes = {**base, "policy": {**base["policy"], "SALifeTimeSeconds": 14400}}
+    assert provider.diff("id", base, lifetimes).changes is None  # still an update of the record
+    assert told == []
+    crypto = {**lifetimes, "policy": {**lifetimes["policy"], "DHGroup": "ECP384"}}
+    provider.diff("id", base, crypto)
+    (message,) = told
+    assert "DHGroup Group14 -> ECP384" in message and "SALifeTime" not in message and "13868" in message
