@@ -7,6 +7,10 @@
   (``SET_ROOT_SCRIPT``) whose ``param()`` block receives the validated thumbprint as a bound parameter: the
   declaration is never part of the text. Read back with Get-VpnAuthProtocol. Effective after a RemoteAccess
   restart. A thumbprint the node's Root store lacks is refused at preview (``check``) and before writing.
+  A node declared with management.configurationName (the project's JEA endpoint, jea/) is a NoLanguage
+  session, which refuses any script: there the same text is the role's function ``SET_ROOT_FUNCTION``
+  (FunctionDefinitions of jea/AovpnRras/RoleCapabilities/AovpnRras.psrc), called by name with the thumbprint,
+  and clearing it is ``CLEAR_ROOT_FUNCTION`` (docs/rras.md#just-enough-administration).
 - ``WindowsBuildProvider``: one resource per node whose declaration needs a Windows build (AES-GCM for IKE
   main mode, IKEv2 fragmentation: 17134), refused in ``check``, which the engine calls in preview too, when
   the node's build is lower (docs/rras.md#windows-builds). The build is read once per run and node (the
@@ -25,12 +29,13 @@ import re
 import threading
 from typing import Any, TypedDict
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, DiffResult
 from pulumi.output import Unknown
 
 from providers.common.device import ConfiguredProvider
 from providers.common.diagnostics import tell, warn_once
 from providers.common.errors import ProviderError
+from providers.common.record import Record
 from providers.common.resource import PROVIDER_KEY, plain
 from providers.rras.objects import NodeSettingProvider, prop
 from providers.rras.session import (
@@ -51,6 +56,10 @@ SET_ROOT_SCRIPT = r"""param(
 )
 $certificate = Get-Item -LiteralPath ('Cert:\LocalMachine\Root\' + $Thumbprint) -ErrorAction Stop
 Set-VpnAuthProtocol -RootCertificateNameToAccept $certificate -PassThru -ErrorAction Stop"""
+#: The JEA role's functions (jea/AovpnRras/RoleCapabilities/AovpnRras.psrc): SET_ROOT_SCRIPT's text with a
+#: validated -Thumbprint, and Set-VpnAuthProtocol -RootCertificateNameToAccept $null.
+SET_ROOT_FUNCTION = "Set-AovpnAcceptedRoot"
+CLEAR_ROOT_FUNCTION = "Clear-AovpnAcceptedRoot"
 
 
 class BuildRequirement(TypedDict):
@@ -187,12 +196,15 @@ class AcceptedRootProvider(NodeSettingProvider):
             raise ProviderError(f"node {props['node']}: {thumbprint!r} is not a certificate thumbprint")
         if not root_present(client, thumbprint, fresh=True):
             raise ProviderError(_absent(str(props["node"]), thumbprint))
-        out = client.invoke_script(
-            SET_ROOT_SCRIPT,
-            {"Thumbprint": thumbprint},
-            "Set-VpnAuthProtocol -RootCertificateNameToAccept "
-            f"(Get-Item -LiteralPath '{ROOT_STORE}{thumbprint}')",
-        )
+        if client.conn.configuration_name:  # a JEA endpoint: its function, by name
+            out = client.invoke(SET_ROOT_FUNCTION, {"Thumbprint": thumbprint})
+        else:
+            out = client.invoke_script(
+                SET_ROOT_SCRIPT,
+                {"Thumbprint": thumbprint},
+                "Set-VpnAuthProtocol -RootCertificateNameToAccept "
+                f"(Get-Item -LiteralPath '{ROOT_STORE}{thumbprint}')",
+            )
         accepted = prop(out[0], "UserAuthProtocolAccepted") if out else None
         names = [str(p) for p in (accepted if isinstance(accepted, list) else [accepted] if accepted else [])]
         if names and "certificate" not in [n.lower() for n in names]:
@@ -206,11 +218,13 @@ class AcceptedRootProvider(NodeSettingProvider):
     def delete_object(self, client: NodeSession, props: dict[str, Any]) -> None:
         """``rras.onRemove: revert`` only (a keep sends nothing: NodeSettingProvider.delete): Windows'
         default, no accepted root configured (what Richard Hicks' -Clear does)."""
-        if props.get("thumbprint") is not None:
+        if props.get("thumbprint") is not None and client.conn.configuration_name:
+            client.invoke(CLEAR_ROOT_FUNCTION)  # a JEA endpoint: Set-VpnAuthProtocol is not visible
+        elif props.get("thumbprint") is not None:
             client.invoke("Set-VpnAuthProtocol", {"RootCertificateNameToAccept": None})
 
 
-class WindowsBuildProvider(ConfiguredProvider):
+class WindowsBuildProvider(Record, ConfiguredProvider):
     """Refuses, in ``check``, a declaration the node's Windows build cannot apply (see the module docstring).
 
     Inputs: ``node``, ``device``, ``owner``, ``cluster`` (for messages) and ``requires``: the node's
@@ -254,15 +268,5 @@ class WindowsBuildProvider(ConfiguredProvider):
         changed = any(olds.get(k) != news.get(k) for k in keys)
         return DiffResult(changes=changed, replaces=[], stables=[])
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        props = plain(props)
-        return CreateResult(f"{props['node']}/windows-build", props)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(plain(news))
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        return ReadResult(id_, props)
-
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """Nothing on the node."""
+    def record_id(self, props: dict[str, Any]) -> str:
+        return f"{props['node']}/windows-build"

@@ -22,6 +22,7 @@ from providers.common.device import ConfiguredProvider
 from providers.common.diagnostics import tell, warn_once
 from providers.common.drain import set_node_enabled
 from providers.common.errors import ProviderError
+from providers.common.record import Record
 from providers.common.resource import OLD_INPUTS, ApplianceObjectProvider, engine_sees, plain
 from providers.rras.removal import note_removed, on_remove
 from providers.rras.session import NodeConnection, NodeSession, session_for
@@ -348,7 +349,7 @@ def _setting_of(revision: str) -> str:
     return label if label and stamp else "a setting"
 
 
-class ClientProfileProvider(ResourceProvider):
+class ClientProfileProvider(Record, ResourceProvider):
     """What the clients of one cluster see: the virtual address, the load balancer serving it, and the
     IPsec policy their profile must carry. Nothing on a device: a record whose diff tells the person
     reading the preview what a change means for clients, as engine warnings:
@@ -392,18 +393,8 @@ class ClientProfileProvider(ResourceProvider):
         # The outputs are the inputs: the engine's own input diff shows the changed fields alone.
         return DiffResult(changes=None, replaces=[], stables=[])
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        props = plain(props)
-        return CreateResult(f"{props['cluster']} client profile", props)
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(plain(news))
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        return ReadResult(id_, props)
-
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """Nothing on a device."""
+    def record_id(self, props: dict[str, Any]) -> str:
+        return f"{props['cluster']} client profile"
 
 
 def _wait_running(session: NodeSession, service: str) -> None:

@@ -28,12 +28,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
+from pulumi.dynamic import DiffResult
 
 from providers.common.device import ConfiguredProvider
 from providers.common.diagnostics import tell, warn_once
 from providers.common.drain import set_node_enabled
 from providers.common.errors import ProviderError
+from providers.common.record import Record
 from providers.common.resource import plain
 from providers.rras.session import NodeConnection, session_for
 from providers.rras.sessions import reboot, wait_for_sessions, wait_running
@@ -104,7 +105,7 @@ def _signature(props: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(props.get(k) for k in keys)
 
 
-class NodeRemovalProvider(ConfiguredProvider):
+class NodeRemovalProvider(Record, ConfiguredProvider):
     """What removing one node from the stack does to it (see the module docstring)."""
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -120,15 +121,8 @@ class NodeRemovalProvider(ConfiguredProvider):
         # The outputs are the inputs, so the engine's own diff shows the keys that moved.
         return DiffResult(changes=None if changed else False, replaces=[], stables=[])
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        props = plain(props)
-        return CreateResult(f"removal-{props['node']}", props)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(plain(news))
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        return ReadResult(id_, props)
+    def record_id(self, props: dict[str, Any]) -> str:
+        return f"removal-{props['node']}"
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         props = plain(props)
