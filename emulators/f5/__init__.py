@@ -1,8 +1,11 @@
 """The F5 BIG-IP twin: the iControl REST subset aovpn-iac uses, with BIG-IP's shapes, errors and side effects.
 
 ``create_app()`` returns the WSGI app ``emulators.common.start_twin("f5", ...)`` serves over HTTPS.
-Seeded users (twin only, never real credentials): ``admin`` (exempt from the token cap, as on BIG-IP)
-and ``automation`` (a normal user, the one the local stack uses). Extra admin routes:
+Seeded users (twin only, never real credentials), each with its role per partition
+(``emulators.f5.roles``): ``admin`` (admin, exempt from the token cap, as on BIG-IP), ``automation`` (manager
+of Common, the documented least role; the one the local stack uses), ``reader`` (guest of Common) and
+``tenant`` (manager of partition Tenant only). More users: ``POST /mgmt/tm/auth/user`` as admin.
+Extra admin routes:
 ``POST /_twin/expire-tokens`` (every token expires now) and ``GET /_twin/tokens`` (count per user).
 """
 
@@ -23,8 +26,11 @@ def create_app(
     data_dir: Path | str | None = None,
     users: dict[str, str] | None = None,
     device_groups: list[str] | None = None,
+    partition_access: dict[str, dict[str, str]] | None = None,
 ) -> TwinApp:
-    backend = F5Backend(data_dir=data_dir, users=users, device_groups=device_groups)
+    backend = F5Backend(
+        data_dir=data_dir, users=users, device_groups=device_groups, partition_access=partition_access
+    )
 
     def extra_admin(request: Request) -> Response | None:
         import json

@@ -59,6 +59,8 @@ class F5App:
             user = self._authenticate(request, path, referer)
             if path.startswith("/mgmt/shared/"):
                 log["write"] = False if not path.startswith("/mgmt/shared/file-transfer/") else None
+                if path.startswith("/mgmt/shared/file-transfer/uploads/") and method == "POST":
+                    self.backend.authorize_upload(user, path, referer)
                 return self._shared(request, method, path, user, referer)
             if not path.startswith("/mgmt/tm"):
                 raise RestError(404, f"Public URI path not registered: {path}")
@@ -68,6 +70,11 @@ class F5App:
             coordination = request.headers.get("X-F5-REST-Coordination-Id")
             if tm_path.startswith("transaction"):
                 return self._transaction(method, tm_path, body)
+            if tm_path == "auth/user" or tm_path.startswith("auth/user/"):
+                name = tm_path[len("auth/user") :].strip("/") or None
+                return _json(self.backend.auth_users(method, name, user, body))
+            # the user's roles decide before the object store sees it (docs/f5.md#least-privilege-account)
+            self.backend.authorize(user, method, tm_path, body)
             if coordination and method != "GET":
                 try:
                     trans_id = int(coordination)

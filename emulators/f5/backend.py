@@ -19,8 +19,9 @@ config``, ``config-sync``.
 
 ``F5Backend`` composes one mixin per concern, as moto composes its large backends: ``store`` (objects,
 generations, rendering, query options, references), ``ltm`` (writes, sub-collections, side effects),
-``files`` (uploads, certificates and keys), ``system`` (save, config-sync), ``transactions`` and
-``tokens`` (users, tokens). This module keeps the state they share and routes each REST call.
+``files`` (uploads, certificates and keys), ``system`` (save, config-sync), ``transactions``,
+``tokens`` (users, tokens) and ``roles`` (each user's role per partition, checked on every write,
+docs/f5.md#least-privilege-account). This module keeps the state they share and routes each REST call.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from emulators.f5.exceptions import RestError
 from emulators.f5.files import FilesAndCertificates
 from emulators.f5.ltm import LtmObjects
 from emulators.f5.query import VERSION, _untilde
+from emulators.f5.roles import ALL_PARTITIONS, DEFAULT_ACCESS, UserRoles
 from emulators.f5.system import SysConfig
 from emulators.f5.tables import make_types
 from emulators.f5.tokens import DEFAULT_USERS, Token, TokenAuth, _LoginFailed
@@ -46,7 +48,7 @@ __all__ = ["VERSION", "F5Backend", "_LoginFailed"]
 Obj = dict[str, Any]
 
 
-class F5Backend(LtmObjects, FilesAndCertificates, SysConfig, Transactions, TokenAuth):
+class F5Backend(LtmObjects, FilesAndCertificates, SysConfig, Transactions, TokenAuth, UserRoles):
     vendor = "f5"
 
     def __init__(
@@ -55,12 +57,18 @@ class F5Backend(LtmObjects, FilesAndCertificates, SysConfig, Transactions, Token
         users: dict[str, str] | None = None,
         device_groups: list[str] | None = None,
         hostname: str = "bigip1.local",
+        partition_access: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.types: dict[str, ObjectType] = make_types()
         self.device_group_names = list(device_groups or ["aovpn-failover"])
         self.hostname = hostname
         super().__init__(data_dir)
         self.users = dict(users or DEFAULT_USERS)
+        #: user -> {partition or all-partitions: role}; a user without an entry has no access
+        self.partition_access = {
+            u: dict((partition_access or {}).get(u) or DEFAULT_ACCESS.get(u) or {ALL_PARTITIONS: "no-access"})
+            for u in self.users
+        }
         self.tokens: dict[str, Token] = {}
         self.files: dict[
             str, bytearray

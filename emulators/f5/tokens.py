@@ -21,7 +21,13 @@ Obj = dict[str, Any]
 TOKEN_DEFAULT_S = 1200
 TOKEN_MAX_S = 36000
 TOKENS_PER_USER = 100
-DEFAULT_USERS = {"admin": "admin", "automation": "automation-pass"}
+#: Seeded users and passwords (twin only); their roles: ``emulators.f5.roles.DEFAULT_ACCESS``.
+DEFAULT_USERS = {
+    "admin": "admin",
+    "automation": "automation-pass",
+    "reader": "reader-pass",
+    "tenant": "tenant-pass",
+}
 
 
 @dataclass

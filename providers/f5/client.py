@@ -7,11 +7,12 @@ deletes 200 with an empty body, errors come in two JSON families plus an HTML 40
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -19,6 +20,7 @@ from providers.common.clients import LoginFailures, PerProcess
 from providers.common.device import Device, SecretConfig
 from providers.common.errors import ApplianceError, ConfigurationError, connection_reason, login_reply_without
 from providers.common.http import make_session, transport_error
+from providers.f5.permissions import access_denied, is_access_denied
 
 #: A BIG-IP partition or device-group name as this project declares them: one token, nothing a tmsh
 #: argument string could read as more (docs/f5.md#names-the-big-ip-accepts).
@@ -214,11 +216,22 @@ class F5Client:
         else:
             # The management httpd answers bad Basic credentials with HTML (docs/f5.md#basic-authentication).
             message = resp.reason or "non-JSON error"
+        if is_access_denied(resp.status_code, code, message):
+            # The account's role does not allow this (docs/f5.md#least-privilege-account): say what it needs.
+            return access_denied(
+                device=self.device.host,
+                obj=what,
+                operation=operation,
+                status=resp.status_code,
+                code=code,
+                message=self._redact(message),
+                account=self.device.user,
+                url_path=urlsplit(resp.request.url or "").path if resp.request is not None else "",
+                body=_request_body(resp),
+            )
         if resp.status_code == 401:
             message = f"authentication failed: {message}" if message else "authentication failed"
-        message = message.replace(self._password, "***") if self._password else message
-        if self._token:
-            message = message.replace(self._token, "***")
+        message = self._redact(message)
         return ApplianceError(
             device=self.device.host,
             obj=what,
@@ -227,6 +240,20 @@ class F5Client:
             code=code,
             message=message or resp.reason or "error",
         )
+
+    def _redact(self, message: str) -> str:
+        message = message.replace(self._password, "***") if self._password else message
+        return message.replace(self._token, "***") if self._token else message
+
+
+def _request_body(resp: requests.Response) -> Any:
+    raw = resp.request.body if resp.request is not None else None
+    if not raw or not isinstance(raw, bytes | str):
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 # -- one client per device and process -----------------------------------------------------------

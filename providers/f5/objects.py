@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, ClassVar
 
+from pulumi.dynamic import CheckResult
+
 from providers.common.certificates import FingerprintNamedCertificate
 from providers.common.certificates import certificate_sha256 as certificate_sha256  # its old path
 from providers.common.device import Device
@@ -31,6 +33,7 @@ from providers.common.fields import (
 from providers.common.resource import ApplianceObjectProvider
 from providers.common.save import DeviceSaveProvider
 from providers.f5.client import F5Client, client_for, full_path, object_path
+from providers.f5.permissions import require_role
 
 NAMED = FieldMap(Field("name", "name"), Field("partition", "partition", default=FROM_INPUTS))
 OWNED = FieldMap(Field("owner", "description"))
@@ -43,6 +46,19 @@ class F5ObjectProvider(ApplianceObjectProvider):
 
     def client(self, device: Device) -> F5Client:
         return client_for(device, self._secrets)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Also: the account's role in the object's partition, read once per device and process before
+        anything is written, so that a preview fails when it is not enough (providers/f5/permissions.py)."""
+        result = super().check(olds, news)
+        device, partition = news.get("device"), news.get("partition")
+        if (
+            isinstance(device, dict)
+            and isinstance(partition, str)
+            and all(isinstance(device.get(k), str) for k in ("url", "user", "password_key"))
+        ):
+            require_role(Device.from_props(news), partition, self._secrets)
+        return result
 
     def object_id(self, props: dict[str, Any]) -> str:
         return full_path(props["partition"], props["name"])
