@@ -1,8 +1,11 @@
 """The Kemp LoadMaster twin: the classic ``/access`` API (XML) and JSON ``/accessv2`` subset aovpn-iac uses.
 
 ``create_app()`` returns the WSGI app ``emulators.common.start_twin("kemp", ...)`` serves over HTTPS.
-Seeded users (twin only, never real credentials): ``bal`` (the LoadMaster's default admin) and
-``automation``. Options: ``local_networks`` (the unit's interfaces, ``10.0.0.2/16`` or ``10.0.0.0/16``;
+Seeded users (twin only, never real credentials): ``bal`` (the LoadMaster's default admin, every
+permission), ``automation`` (exactly the least-privilege set: Virtual Services, Real Servers, Certificate
+Creation), ``auditor`` (read-only) and ``rs-operator`` (Real Servers only); ``permissions`` replaces their
+permissions (``{"user": ["vs", ...]}``, emulators.kemp.roles).
+Options: ``local_networks`` (the unit's interfaces, ``10.0.0.2/16`` or ``10.0.0.0/16``;
 real servers outside their networks need ``non_local=1``, the global ``nonlocalrs`` and a
 non-transparent VS; default: ``emulators.kemp.network.DEFAULT_INTERFACES``, which hold every real server
 of the demo stacks and tests) and ``strict_port_following`` (FollowVSID needs the same RS addresses and
@@ -40,12 +43,14 @@ def create_app(
     users: dict[str, str] | None = None,
     local_networks: list[str] | None = None,
     strict_port_following: bool = True,
+    permissions: dict[str, list[str]] | None = None,
 ) -> TwinApp:
     backend = KempBackend(
         data_dir=data_dir,
         users=users,
         local_networks=local_networks,
         strict_port_following=strict_port_following,
+        permissions=permissions,
     )
 
     def extra_admin(request: Request) -> Response | None:

@@ -7,7 +7,8 @@
 * ``real_servers``: addrs / showrs / modrs / delrs / enablers / disablers, the non-local rule;
 * ``certificates``: addcert / listcert / delcert for SSL acceleration
 (docs/kemp.md#ssl-acceleration-and-certificates);
-* ``system``: users and API keys, global parameters, backup / restore, showiface.
+* ``roles``: users and their permissions, enforced on every command (docs/kemp.md#least-privilege-account);
+* ``system``: passwords and API keys, global parameters, backup / restore, showiface.
 
 ``types`` holds the tables, ``results`` the answers and parameter parsing, ``network`` the unit's interfaces,
 ``exceptions`` every error text (texts no source confirms are marked there). Rules follow docs/kemp.md and its
@@ -28,6 +29,7 @@ from emulators.kemp.results import (
     VSListResult,
     VSResult,
 )
+from emulators.kemp.roles import RoleMixin
 from emulators.kemp.system import SystemMixin
 from emulators.kemp.types import WRITE_COMMANDS, View
 from emulators.kemp.virtual_services import VirtualServiceMixin
@@ -47,5 +49,5 @@ __all__ = [
 ]
 
 
-class KempBackend(VirtualServiceMixin, RealServerMixin, CertificateMixin, SystemMixin):
+class KempBackend(RoleMixin, VirtualServiceMixin, RealServerMixin, CertificateMixin, SystemMixin):
     """The LoadMaster: every command of every concern, over one state (``emulators.kemp.base``)."""

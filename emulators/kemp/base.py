@@ -20,7 +20,7 @@ from emulators.common import TwinBackend
 from emulators.kemp import exceptions as err
 from emulators.kemp.network import Interface, is_local, parse_interfaces
 from emulators.kemp.results import Args, Result, parse_address, parse_port
-from emulators.kemp.types import DEFAULT_GLOBALS, DEFAULT_USERS, WRITE_COMMANDS
+from emulators.kemp.types import DEFAULT_GLOBALS, DEFAULT_PERMISSIONS, DEFAULT_USERS, WRITE_COMMANDS
 
 
 class KempBase(TwinBackend):
@@ -32,8 +32,14 @@ class KempBase(TwinBackend):
         users: dict[str, str] | None = None,
         local_networks: list[str] | None = None,
         strict_port_following: bool = True,
+        permissions: dict[str, list[str]] | None = None,
     ) -> None:
         self.users = dict(users or DEFAULT_USERS)
+        #: each local user's permissions (emulators.kemp.roles); ``bal`` always has every permission
+        self.permissions: dict[str, frozenset[str]] = {
+            name: frozenset(perms)
+            for name, perms in (DEFAULT_PERMISSIONS if permissions is None else permissions).items()
+        }
         #: the unit's interfaces; a real server outside their networks is non-local (emulators.kemp.network)
         self.interfaces: tuple[Interface, ...] = parse_interfaces(local_networks)
         self.strict_port_following = strict_port_following

@@ -82,3 +82,29 @@ def unknown_parameter() -> KempError:
 def read_only_parameter() -> KempError:
     # assumed text
     return KempError(422, "Parameter is read-only")
+
+
+def permission_denied() -> KempError:
+    # 403 is the LoadMaster's status for "insufficient permissions" (python-kemptech-api's status table:
+    # "Incorrect permissions"); the <Error> text is assumed [?] (docs/kemp.md#least-privilege-account)
+    return KempError(403, "Permission Denied")
+
+
+def user_exists() -> KempError:
+    # the text python-kemptech-api compares a failed useraddlocal with (models.py add_local_user)
+    return KempError(422, "User already exists.")
+
+
+def unknown_user() -> KempError:
+    # assumed text
+    return KempError(422, "Unknown user")
+
+
+def invalid_permission(token: str) -> KempError:
+    # assumed text
+    return KempError(422, f"Invalid permission {token}")
+
+
+def invalid_username() -> KempError:
+    # assumed text; the rule is documented (docs/kemp.md#names-the-loadmaster-accepts)
+    return KempError(422, "Invalid username")

@@ -35,7 +35,9 @@ class SystemMixin(KempBase):
 
     def check_password(self, user: str, password: str) -> bool:
         expected = self.users.get(user)
-        return expected is not None and secrets.compare_digest(expected.encode(), password.encode())
+        if not expected:  # unknown, or a certificate-only user (useraddlocal nopass): no password login
+            return False
+        return secrets.compare_digest(expected.encode(), password.encode())
 
     def check_apikey(self, key: str) -> str | None:
         with self.lock:

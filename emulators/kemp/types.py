@@ -10,7 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 VERSION = "7.2.59.2.22338.RELEASE"
-DEFAULT_USERS = {"bal": "bal-pass", "automation": "automation-pass"}
+#: The seeded users: ``bal`` (the LoadMaster's default administrator, every permission), ``automation``
+#: (the account every end-to-end test uses, holding exactly the least-privilege set of
+#: docs/kemp.md#least-privilege-account), ``auditor`` (no permission: the default read-only access) and
+#: ``rs-operator`` (Real Servers only).
+DEFAULT_USERS = {
+    "bal": "bal-pass",
+    "automation": "automation-pass",
+    "auditor": "auditor-pass",
+    "rs-operator": "rs-operator-pass",
+}
+#: Their permissions (API tokens of ``usersetperms``, emulators.kemp.roles.PERMISSIONS).
+DEFAULT_PERMISSIONS: dict[str, list[str]] = {
+    "automation": ["vs", "real", "certs"],
+    "auditor": [],
+    "rs-operator": ["real"],
+}
 OK = "Command completed ok"
 
 VS_TYPES = ("gen", "http", "http2", "ts", "tls", "log")
@@ -100,6 +115,9 @@ WRITE_COMMANDS = frozenset(
         "restore",
         "addcert",
         "delcert",
+        "useraddlocal",
+        "userdellocal",
+        "usersetperms",
     }
 )
 

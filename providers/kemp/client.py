@@ -27,11 +27,12 @@ from urllib3.util.retry import Retry
 
 from providers.common.clients import PerProcess
 from providers.common.device import Device, SecretConfig
-from providers.common.errors import ApplianceError
+from providers.common.errors import ApplianceError, ProviderError
 from providers.common.http import make_session, transport_error
+from providers.kemp.permissions import ACCOUNTS, ALL, SYSTEM_USER, own_permissions, refusal
 
 TIMEOUT = (10, 60)
-READ_COMMANDS = frozenset({"showvs", "listvs", "showrs", "get", "getall", "listcert"})
+READ_COMMANDS = frozenset({"showvs", "listvs", "showrs", "get", "getall", "listcert", "usershow"})
 LOGIN_FAILURE_MEMORY_S = 60.0
 
 
@@ -115,6 +116,15 @@ class KempClient:
             message = (root.findtext("Error") or resp.reason or "failed").strip()
             if ok_missing and resp.status_code == 422 and message.lower().startswith("unknown"):
                 return None
+            # the account lacks a permission (docs/kemp.md#least-privilege-account)
+            if resp.status_code == 403:
+                raise refusal(
+                    device=self.device.host,
+                    obj=what,
+                    command=command,
+                    user=self.device.user,
+                    message=message.replace(self._password, "***") if self._password else message,
+                )
             raise ApplianceError(
                 device=self.device.host,
                 obj=what,
@@ -128,6 +138,22 @@ class KempClient:
             return None
         found = success.find("Data")
         return found if found is not None else success
+
+
+    def account_permissions(self) -> frozenset[str] | None:
+        """This account's own permissions as the device shows them (``usershow``), asked once per device per
+        process; None when the device will not say (providers/kemp/permissions.py)."""
+        if self.device.user == SYSTEM_USER:
+            return frozenset({ALL})
+
+        def ask() -> frozenset[str] | None:
+            try:
+                data = self.command("usershow", {"user": self.device.user}, what=f"user {self.device.user}")
+            except ProviderError:
+                return None
+            return own_permissions(data)
+
+        return ACCOUNTS.get((self.device.url, self.device.user), ask)
 
 
 def _wire(value: Any) -> str:

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pulumi.dynamic import CheckResult
+
 from providers.common.certificates import FingerprintNamedCertificate
 from providers.common.device import Device
-from providers.common.errors import DeviceStateError, OwnershipError
+from providers.common.errors import DeviceStateError, OwnershipError, ProviderError
 from providers.common.fields import (
     FROM_INPUTS,
     Field,
@@ -31,6 +33,7 @@ from providers.common.fields import (
 )
 from providers.common.resource import ApplianceObjectProvider
 from providers.kemp.client import KempClient, client_for, fields
+from providers.kemp.permissions import ALL, OBJECT_PERMISSIONS, MissingPermission
 
 NOT_OURS = "not ours"
 
@@ -54,6 +57,30 @@ def nickname_owner(nickname: str | None) -> tuple[str | None, str | None]:
 class KempProvider(ApplianceObjectProvider):
     def client(self, device: Device) -> KempClient:
         return client_for(device, self._secrets)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Also fails the preview when the account's own permissions, read once per device, lack the one
+        this object type needs (providers/kemp/permissions.py); nothing is written before."""
+        result = super().check(olds, news)
+        self.require_permission(dict(result.inputs or {}))
+        return result
+
+    def require_permission(self, props: dict[str, Any]) -> None:
+        needed = OBJECT_PERMISSIONS.get(self.object_type)
+        if needed is None or not isinstance(props.get("device"), dict):
+            return
+        try:
+            device = Device.from_props(props)
+            has = self.client(device).account_permissions()
+        except ProviderError:  # no secret yet, or no device: the write path reports it as before
+            return
+        if has is None or ALL in has or needed in has:
+            return
+        try:
+            obj = self.label(props)
+        except (KeyError, TypeError):
+            obj = self.object_type
+        raise MissingPermission(device=device.host, obj=obj, user=device.user, permission=needed, has=has)
 
     def show_vs(self, client: KempClient, vs: dict[str, Any]) -> dict[str, str] | None:
         data = client.command("showvs", vs_params(vs), what=vs_label(vs), ok_missing=True)

@@ -67,8 +67,11 @@ def fields(element: Element) -> dict[str, str]:
     return {child.tag: (child.text or "") for child in element if len(child) == 0}
 
 
-def kemptech_loadmaster(twin: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """python-kemptech-api's LoadMaster on the twin (skips the test when the library is not installed)."""
+def kemptech_loadmaster(
+    twin: Any, monkeypatch: pytest.MonkeyPatch, user: str = USER, password: str = PASSWORD
+) -> Any:
+    """python-kemptech-api's LoadMaster on the twin as ``user`` (skips the test when the library is not
+    installed)."""
     kemptech = pytest.importorskip("python_kemptech_api")
     from python_kemptech_api import generic
 
@@ -82,4 +85,4 @@ def kemptech_loadmaster(twin: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
             return super().request(*args, **kwargs)
 
     monkeypatch.setattr(generic, "Session", VerifiedSession)
-    return kemptech.LoadMaster("127.0.0.1", USER, PASSWORD, port=twin.port)
+    return kemptech.LoadMaster("127.0.0.1", user, password, port=twin.port)
