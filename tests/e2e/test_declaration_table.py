@@ -369,7 +369,18 @@ ROWS: list[Row] = [
     Row("drain-timeout-string", "kemp", top(rras={"drainTimeoutSeconds": "300"}), "rras.drainTimeoutSeconds"),
     Row("on-remove-unknown", "citrix", top(rras={"onRemove": "delete"}), "rras.onRemove"),
     Row("kerberos-host-ntlm", "f5", mgmt(kerberosHostname="rras1.example.net"), "nodes[0].management"),
-    Row("kerberos-host-bad", "kemp", mgmt(auth="kerberos", kerberosHostname="rras 1"), "nodes[0].management"),
+    Row(
+        "jea-name-bad",
+        "citrix",
+        mgmt(configurationName="Aovpn Rras"),
+        "nodes[0].management.configurationName",
+    ),
+    Row(
+        "kerberos-host-bad",
+        "kemp",
+        mgmt(auth="kerberos", kerberosHostname="rras 1"),
+        "nodes[0].management.kerberosHostname",
+    ),
 ]
 
 #: Rules across clusters: (id, vendor, first cluster's mutation, second's, the second's field).
