@@ -81,6 +81,8 @@ def _device(node: Node) -> DeviceSettings:
     # Only when declared: a stack without it keeps the device input it had (no update, no restart).
     if m.kerberos_hostname:
         device["kerberos_hostname"] = m.kerberos_hostname
+    if m.configuration_name:  # the JEA endpoint (docs/rras.md#just-enough-administration)
+        device["configuration_name"] = m.configuration_name
     return device
 
 

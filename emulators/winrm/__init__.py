@@ -30,6 +30,11 @@ Options:
                         objects whose ToString is the name); GET|PUT /_twin/readback-form changes it
   ``data_dir``          the saved configuration survives a twin restart; the NTLM credential file
                         (``ntlm-users.txt``, mode 0600) is written there too (else in a temporary file)
+  ``jea_configuration`` "AovpnRras": the nodes also serve that JEA session configuration, built from
+                        ``<jea_dir>/<name>.pssc`` and its role capabilities (emulators/winrm/jea.py);
+                        ``jea_dir`` the folder (default: the project's jea/), ``jea_nodes`` the nodes that
+                        serve it (default: all), ``jea_users`` the users its RoleDefinitions groups hold
+                        (default: all). Microsoft.PowerShell is served as ever.
 
 Admin routes (besides the shared ones of ``emulators.common.wsgi``: /_twin/log, /counters, /latency,
 /faults, /reboot, /factory-reset, /state - which address the first node; every log entry of a WSMan
@@ -44,6 +49,8 @@ request carries "node", and "auth", "user", "encrypted", "unreachable" where the
   POST /_twin/service-faults    {"service": "RemoteAccess", "times": 1}: the next start(s) fail
   GET  /_twin/effective         the configuration each service read when it last started
   GET|PUT /_twin/readback-form  {"form": "uint32"|"enum"}: how enum values are sent (see the option)
+  GET|PUT /_twin/jea            the node's JEA configurations; {"configuration": "AovpnRras", "hide":
+                                ["Restart-Service"]} narrows one, {"reset": true} restores it (jea.py)
   GET  /_twin/nodes                          [{"hostname", "path", "default", "reachable"}]
   GET  /_twin/nodes/<hostname>/state         that node's running/saved configuration and runtime state
   GET  /_twin/nodes/<hostname>/log[?since=N] the log entries of requests to that node
@@ -64,6 +71,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from emulators.common import TwinApp
+from emulators.winrm import jea
 from emulators.winrm.backend import RrasBackend
 from emulators.winrm.hardening import admin_route as hardening_admin_route
 from emulators.winrm.listener import WinRMListener
@@ -90,6 +98,10 @@ def create_app(
     allow_basic: bool = False,
     allow_unencrypted: bool = False,
     shell_idle_timeout: float = DEFAULT_IDLE_SECONDS,
+    jea_configuration: str | None = None,
+    jea_dir: Path | str | None = None,
+    jea_nodes: list[str] | None = None,
+    jea_users: list[str] | None = None,
 ) -> TwinApp:
     names = [str(n) for n in nodes] if nodes else [hostname]
     if len({n.lower() for n in names}) != len(names) or any(not n or "/" in n for n in names):
@@ -107,6 +119,11 @@ def create_app(
         )
         for name in names
     ]
+    if jea_configuration:  # each node its own copy, so that one can be narrowed alone
+        folder = Path(jea_dir) if jea_dir else Path(__file__).resolve().parents[2] / "jea"
+        for b in backends:
+            if jea_nodes is None or b.hostname.lower() in {n.lower() for n in jea_nodes}:
+                jea.serve(b, jea.SessionConfiguration.load(folder, jea_configuration, jea_users))
     clock = TwinClock()
     apps = [WinRMApp(b, idle_timeout=float(shell_idle_timeout), clock=clock) for b in backends]
     listener = WinRMListener(apps, allow_basic=allow_basic, allow_unencrypted=allow_unencrypted)
@@ -197,7 +214,8 @@ def _backend_admin(request: Request, backend: RrasBackend, sub: str) -> Response
         backend.readback_form = form
     if sub == "readback-form" and method in ("GET", "PUT", "POST"):
         return _json({"node": backend.hostname, "form": backend.readback_form})
-    for route in (tls_admin_route, hardening_admin_route):  # /_twin/sstp-certificate, tls, root-certificates
+    # /_twin/sstp-certificate, tls, root-certificates, jea
+    for route in (tls_admin_route, hardening_admin_route, jea.admin_route):
         answer = route(request, backend, sub)
         if answer is not None:
             return answer

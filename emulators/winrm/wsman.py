@@ -31,6 +31,7 @@ import psrpcore
 from defusedxml import ElementTree as SafeET
 from psrpcore.types import ErrorRecord, PSInvocationState
 
+from emulators.winrm import jea
 from emulators.winrm.backend import RrasBackend
 from emulators.winrm.cmdlets import Terminating, canonical_name, is_write_command, run_pipeline
 
@@ -148,6 +149,9 @@ class Shell:
         # Fragment size so that one fragment in base64 plus the SOAP envelope fits MaxEnvelopeSize.
         self.fragment_size = max(1024, (max_envelope - 4096) * 3 // 4)
         self.closed = False
+        #: the session configuration it was created for: None is Microsoft.PowerShell, else a JEA one
+        self.configuration: jea.SessionConfiguration | None = None
+        self.resource_uri = PS_RESOURCE
 
     def close(self) -> None:
         with self.cond:
@@ -173,6 +177,7 @@ class _Host:
 
     def __init__(self, shell: Shell, pipe: Pipe) -> None:
         self.shell, self.pipe = shell, pipe
+        self.jea = shell.configuration  # emulators/winrm/cmdlets/__init__.py run_statement
 
     @property
     def stopped(self) -> bool:
@@ -391,7 +396,8 @@ class WinRMApp:
         return (
             f'<rsp:Shell xmlns:rsp="{NS["rsp"]}"><rsp:ShellId>{shell.id}</rsp:ShellId><rsp:Name>'
             "WinRM1</rsp:Name>"
-            f"<rsp:ResourceUri>{PS_RESOURCE}</rsp:ResourceUri><rsp:Owner>{escape(shell.owner)}</rsp:Owner>"
+            f"<rsp:ResourceUri>{escape(shell.resource_uri)}</rsp:ResourceUri>"
+            f"<rsp:Owner>{escape(shell.owner)}</rsp:Owner>"
             f"<rsp:ClientIP>{escape(shell.client_ip)}</rsp:ClientIP><rsp:ProcessId>4242</rsp:ProcessId>"
             f"<rsp:IdleTimeOut>PT{shell.idle_timeout:.3f}S</rsp:IdleTimeOut>"
             "<rsp:InputStreams>stdin pr</rsp:InputStreams>"
@@ -414,7 +420,9 @@ class WinRMApp:
                 2150858817, "w:InvalidParameter", "The WS-Management service cannot process the request."
             )
         resource = _text(header, "w:ResourceURI") or ""
-        if resource.lower() != PS_RESOURCE.lower():
+        # Microsoft.PowerShell, or a JEA session configuration the node serves (emulators/winrm/jea.py)
+        known, configuration = jea.resolve(self.backend, resource)
+        if not known:
             raise WSManFault(
                 2150858770,
                 "w:DestinationUnreachable",
@@ -422,12 +430,16 @@ class WinRMApp:
                 f"{resource.rsplit('/', 1)[-1]}"
                 " session configuration in the WSMan: drive on the computer.",
             )
+        if configuration is not None and not configuration.admits_user(user):
+            raise WSManFault(5, "w:AccessDenied", "Access is denied.")  # [unconfirmed] fault shape
         shell_id = (shell_el.attrib.get("ShellId") or str(uuid.uuid4())).upper()
         max_env = int(_text(header, "w:MaxEnvelopeSize") or 153600)
         owner = f"{self.backend.hostname}\\{user}"
         idle = self._granted_idle(_text(shell_el, "rsp:IdleTimeOut"))
-        environ["twin.log"].update(shell=shell_id, idle_timeout=idle)
+        log = environ["twin.log"]
+        log.update(shell=shell_id, idle_timeout=idle, configuration=resource.rsplit("/", 1)[-1])
         shell = Shell(shell_id, owner, str(environ.get("REMOTE_ADDR", "")), max_env, idle, self.clock.now())
+        shell.configuration, shell.resource_uri = configuration, resource if configuration else PS_RESOURCE
         creation = _text(shell_el, "pwsh:creationXml")
         with self.backend.lock:
             self.backend.shells[shell_id] = shell
@@ -437,7 +449,7 @@ class WinRMApp:
         address = f"{scheme}://{environ.get('HTTP_HOST', 'localhost')}{environ.get('PATH_INFO') or '/wsman'}"
         return (
             f"<x:ResourceCreated><a:Address>{escape(address)}</a:Address><a:ReferenceParameters>"
-            f"<w:ResourceURI>{PS_RESOURCE}</w:ResourceURI><w:SelectorSet>"
+            f"<w:ResourceURI>{escape(shell.resource_uri)}</w:ResourceURI><w:SelectorSet>"
             f'<w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet></a:ReferenceParameters>'
             f"</x:ResourceCreated>{self._shell_xml(shell)}"
         )

@@ -31,6 +31,8 @@ class DeviceSettings(TypedDict):
     auth: NotRequired[str]
     #: WinRM only, kerberos/negotiate: the node's DNS name for its service principal HTTP/<name>.
     kerberos_hostname: NotRequired[str]
+    #: WinRM only: the session configuration (JEA endpoint) to connect to, when declared.
+    configuration_name: NotRequired[str]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,11 @@ Kerberos and Negotiate (docs/rras.md#kerberos-and-negotiate): the service princi
 ``HTTP/<host>``, the host being ``kerberos_hostname`` when declared (the node's DNS name when the endpoint is
 an IP address), else the endpoint's host; Kerberos by IP address without it is refused before connecting.
 
+Session configuration (docs/rras.md#just-enough-administration): with ``configuration_name`` (the
+declaration's management.configurationName) the pool connects to that configuration, the project's JEA
+endpoint (jea/), instead of Microsoft.PowerShell; a node that has none of that name answers WSMan fault
+2150858770.
+
 Idle shells (docs/rras.md#idle-shells): the pool asks for an IdleTimeOut of IDLE_TIMEOUT; a node that closed
 the shell answers the next request with WSMan fault 2150858843. The pool is then reopened once and the
 command sent again only when it cannot have run: the fault came on the request that would have created the
@@ -43,6 +48,8 @@ IDLE_TIMEOUT = 900
 SHELL_NOT_FOUND = 2150858843
 #: The SPN service class of WinRM over HTTP(S) (docs/rras.md#kerberos-and-negotiate).
 KERBEROS_SERVICE = "HTTP"
+#: WSMan fault: "Cannot find the <name> session configuration in the WSMan: drive on the computer."
+NO_SUCH_CONFIGURATION = 2150858770
 #: Cmdlets that only read: sending one again after the shell vanished mid-command changes nothing.
 READ_ONLY_VERBS = ("Get-", "Test-")
 
@@ -112,10 +119,16 @@ def _kerberos_problem(conn: NodeConnection, detail: str) -> str | None:
 def _explain(conn: NodeConnection, exc: BaseException, password: str) -> str:
     """What went wrong with the node's WinRM endpoint, in the terms the user can act on."""
     import requests
-    from pypsrp.exceptions import AuthenticationError, WinRMTransportError
+    from pypsrp.exceptions import AuthenticationError, WinRMTransportError, WSManFaultError
 
     detail = _clean(exc, password)
     where = conn.endpoint
+    if conn.configuration_name and isinstance(exc, WSManFaultError) and exc.code == NO_SUCH_CONFIGURATION:
+        return (
+            f"WinRM at {where} has no session configuration {conn.configuration_name!r} "
+            "(management.configurationName): register the project's JEA endpoint on the node (jea/README.md) "
+            f"or leave configurationName out ({detail})"
+        )
     if conn.auth in ("kerberos", "negotiate"):
         problem = _kerberos_problem(conn, detail)
         if problem is not None:
@@ -157,11 +170,13 @@ class NodeConnection:
     ca_bundle: str | None
     #: The node's DNS name for its Kerberos service principal when the endpoint names it by IP address.
     kerberos_hostname: str | None = None
+    #: The session configuration to connect to (a JEA endpoint); None: Microsoft.PowerShell.
+    configuration_name: str | None = None
 
     @classmethod
     def from_device(cls, node: str, device: dict[str, Any]) -> NodeConnection:
         """``device`` is the node's WinRM connection: url, user, password_key, auth, ca_bundle and,
-        for kerberos/negotiate, kerberos_hostname."""
+        for kerberos/negotiate, kerberos_hostname; configuration_name when declared."""
         return cls(
             name=str(node),
             endpoint=str(device["url"]),
@@ -170,6 +185,7 @@ class NodeConnection:
             auth=str(device.get("auth") or "ntlm"),
             ca_bundle=device.get("ca_bundle") or None,
             kerberos_hostname=device.get("kerberos_hostname") or None,
+            configuration_name=device.get("configuration_name") or None,
         )
 
     @property
@@ -247,14 +263,15 @@ class NodeSession:
         self.reopens = 0
 
     def _open(self) -> Any:
-        from pypsrp.powershell import RunspacePool
+        from pypsrp.powershell import DEFAULT_CONFIGURATION_NAME, RunspacePool
         from pypsrp.wsman import WSMan
 
         if self._pool is None:
             try:
                 self.conn.check_kerberos()
                 self._wsman = WSMan(**self.conn.wsman_kwargs(self._password))
-                pool = RunspacePool(self._wsman, idle_timeout=IDLE_TIMEOUT)
+                name = self.conn.configuration_name or DEFAULT_CONFIGURATION_NAME  # Microsoft.PowerShell
+                pool = RunspacePool(self._wsman, configuration_name=name, idle_timeout=IDLE_TIMEOUT)
                 pool.open()
             except ProviderError:
                 raise
@@ -392,4 +409,4 @@ def session_for(conn: NodeConnection, secrets: SecretConfig) -> NodeSession:
     def make() -> NodeSession:
         return NodeSession(conn, secrets.value(conn.password_key, f"node {conn.name}", "<password>"))
 
-    return _SESSIONS.get((conn.endpoint, conn.user), make)
+    return _SESSIONS.get((conn.endpoint, conn.user, conn.configuration_name), make)

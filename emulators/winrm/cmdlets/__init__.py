@@ -18,7 +18,8 @@ Win32_OperatingSystem) and ``remoteaccess_config`` (Get-RemoteAccess), ``certifi
 Get-ChildItem on Cert: and registry paths) and ``vpnauth`` (Get-/Set-VpnAuthProtocol). Scripts
 (``add_script``) are refused with a twin-specific terminating error (the product sends cmdlets), except the
 few fixed texts the twin knows (``SCRIPTS``); ``netsh`` runs as a native application (``APPLICATIONS``):
-emulators/winrm/cmdlets/external.py.
+emulators/winrm/cmdlets/external.py. In a shell of a JEA session configuration (the host's ``jea``), that
+configuration admits and binds each command instead (emulators/winrm/jea.py).
 """
 
 from __future__ import annotations
@@ -133,12 +134,14 @@ def run_statement(
 ) -> None:
     """One statement: ``cmd1 | cmd2 | ...``; output of each command is the input of the next."""
     data = list(pipe_input)
+    # a session of a JEA configuration (emulators/winrm/jea.py): only what its role allows, as it binds it
+    jea = getattr(host, "jea", None)
     for index, command in enumerate(commands):
         if host.stopped:
             return
         text = str(command.command_text)
-        script = SCRIPTS.get(normalise(text)) if command.is_script else None
-        if command.is_script and script is None:
+        script = SCRIPTS.get(normalise(text)) if command.is_script and jea is None else None
+        if command.is_script and script is None and jea is None:
             raise Terminating(
                 error_record(
                     "The twin runs cmdlets only (add_cmdlet/add_parameter); scripts are not emulated.",
@@ -148,7 +151,9 @@ def run_statement(
                     target=text[:200],
                 )
             )
-        if script is not None:  # a script text the twin knows, its param() block bound
+        if jea is not None:
+            spec, args, parameter_set = jea.admit(command)
+        elif script is not None:  # a script text the twin knows, its param() block bound
             spec, args, parameter_set = script.spec, bind_script(script, list(command.parameters)), ""
         elif text.lower() in APPLICATIONS:  # a native application: its arguments as strings
             spec = APPLICATIONS[text.lower()]
