@@ -24,6 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from emulators.citrix.backend import CitrixBackend
 from emulators.citrix.exceptions import NitroError
+from emulators.citrix.roles import USER_BINDING
 from emulators.citrix.tables import BINDINGS, KINDS, SUMMARIES, Obj
 
 PREFIX = "/nitro/v1/config"
@@ -115,12 +116,17 @@ class CitrixApp:
             log["write"] = False
             self.backend.logout(self._sessionid(request))
             return envelope(200)
-        self._authenticate(request)
+        user = self._authenticate(request)
         action = query.get("action")
         payload = (body or {}).get(resource) if isinstance(body, dict) else None
+        # each request is authorized as the CLI command it stands for (docs/citrix.md#least-privilege-account)
+        self.backend.authorize(user, method, resource, name, query, payload)
         if method == "GET":
             log["write"] = False
             return self._get(resource, name, query)
+        roles = self._roles(method, resource, name, query, payload)
+        if roles is not None:
+            return roles
         if resource == "nsconfig" and method == "POST" and action == "save":
             # counted as a write in the twin's log like every other POST but login/logout (the brief's
             # rule): a provider that saves on a run without changes shows up as writing
@@ -203,6 +209,31 @@ class CitrixApp:
             "Invalid nitro action or operation",
         )
 
+    def _roles(
+        self, method: str, resource: str, name: str | None, query: Any, payload: Any
+    ) -> Response | None:
+        """Writes of system users, command policies and their bindings (emulators/citrix/roles.py)."""
+        args = parse_args(unquote(query.get("args", "")))
+        if resource == "systemuser" and method == "POST" and name is None:
+            self.backend.add_user(payload)
+            return envelope(201)
+        if resource == "systemuser" and method == "DELETE" and name is not None:
+            self.backend.delete_user(name)
+            return envelope(200)
+        if resource == "systemcmdpolicy" and method == "POST" and name is None:
+            self.backend.add_policy(payload)
+            return envelope(201)
+        if resource == "systemcmdpolicy" and method == "DELETE" and name is not None:
+            self.backend.delete_policy(name)
+            return envelope(200)
+        if resource == USER_BINDING and method in ("PUT", "POST") and name is None:
+            self.backend.bind_user_policy(payload)
+            return envelope(200 if method == "PUT" else 201)
+        if resource == USER_BINDING and method == "DELETE" and name is not None:
+            self.backend.unbind_user_policy(name, args)
+            return envelope(200)
+        return None
+
     def _get(self, resource: str, name: str | None, query: Any) -> Response:
         if resource == "nsmode":
             return envelope(200, {"nsmode": self.backend.modes()})
@@ -240,6 +271,18 @@ class CitrixApp:
             entries = self.backend.get_files(name, parse_args(unquote(query.get("args", ""))))
         elif resource == "sslcertkey":
             entries = self.backend.get_certkeys(name)
+        elif resource == "systemuser":
+            entries = self.backend.get_users(name)
+        elif resource == "systemcmdpolicy":
+            entries = self.backend.get_policies(name)
+        elif resource == USER_BINDING:
+            if name is None:
+                raise NitroError(400, 1095, "Required argument missing [username]")
+            entries = self.backend.get_user_policies(name)
+        elif resource == "systemuser_binding":
+            if name is None:
+                raise NitroError(400, 1095, "Required argument missing [username]")
+            entries = [self.backend.user_summary(name)]
         else:
             raise NitroError(404, 1240, "Invalid nitro action or operation")
         entries = self.backend.ssl_feature_note(resource, entries)

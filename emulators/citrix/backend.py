@@ -19,7 +19,8 @@ This module composes the concerns, moto style: ``tables`` (the schema), ``sessio
 expiry), ``objects`` (server, servicegroup, lbmonitor, lbvserver, lbgroup; one vserver per IP address,
 port and transport), ``bindings``, ``certificates`` (systemfile, sslcertkey, certificate bindings; not
 named ``ssl``, which would shadow the standard library for a script run from this folder) and
-``system`` (modes, features, lbparameter, saved configuration); ``base`` holds what they share. Here:
+``system`` (modes, features, lbparameter, saved configuration), ``roles`` (system users, command policies,
+each request authorized as its CLI command); ``base`` holds what they share. Here:
 construction, the factory configuration and what a reboot keeps.
 """
 
@@ -32,17 +33,24 @@ from pathlib import Path
 from emulators.citrix.bindings import BindingsMixin
 from emulators.citrix.certificates import SslMixin
 from emulators.citrix.objects import ObjectsMixin
+from emulators.citrix.roles import RolesMixin
 from emulators.citrix.sessions import DEFAULT_USERS, SessionsMixin
 from emulators.citrix.system import SystemMixin
 from emulators.citrix.tables import FACTORY_FEATURES, FACTORY_MODES, KINDS, Obj
 
 
-class CitrixBackend(SessionsMixin, ObjectsMixin, BindingsMixin, SslMixin, SystemMixin):
+class CitrixBackend(SessionsMixin, RolesMixin, ObjectsMixin, BindingsMixin, SslMixin, SystemMixin):
     """The composed twin: one mixin per concern, as moto composes its large backends."""
 
-    def __init__(self, data_dir: Path | str | None = None, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        users: dict[str, str] | None = None,
+        roles: dict[str, list[tuple[str, int]]] | None = None,
+    ) -> None:
         super().__init__(data_dir)
         self.users = dict(users or DEFAULT_USERS)
+        self.init_roles(roles)
         self.sessions = {}
         self.saving = threading.Lock()
         factory = self.factory_config()

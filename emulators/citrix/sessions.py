@@ -15,7 +15,12 @@ from typing import Any
 from emulators.citrix.base import CitrixBase
 from emulators.citrix.exceptions import NitroError, required_missing
 
-DEFAULT_USERS = {"nsroot": "nsroot", "automation": "automation-pass"}
+DEFAULT_USERS = {
+    "nsroot": "nsroot",
+    "automation": "automation-pass",
+    "auditor": "auditor-pass",
+    "other": "other-pass",
+}
 DEFAULT_IDLE_S = 1800
 
 

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import requests
 
+from providers.citrix.permissions import NOT_AUTHORIZED, permission, refusal
 from providers.common.clients import LoginFailures, PerProcess
 from providers.common.device import Device, SecretConfig
 from providers.common.errors import ApplianceError, login_reply_without
@@ -165,7 +166,7 @@ class NitroClient:
         if resp.status_code == 404 or _errorcode(data) == NO_SUCH_RESOURCE:
             return None
         if resp.status_code >= 400 or _errorcode(data):
-            raise self._error(resp, data, "read", what)
+            raise self._error(resp, data, "read", what, permission("GET", resource))
         if not isinstance(data, dict):
             raise self._error(resp, data, "read", what)
         return data.get(resource, [])
@@ -189,7 +190,7 @@ class NitroClient:
         if code in ok_codes:
             return code
         if resp.status_code >= 400 or code:
-            raise self._error(resp, data, operation, what)
+            raise self._error(resp, data, operation, what, permission(method, resource, query, body))
         return 0
 
     def persist(self, device: Device) -> None:
@@ -212,8 +213,16 @@ class NitroClient:
                 return
             time.sleep(1.0)
 
-    def _error(self, resp: requests.Response, data: Any, operation: str, what: str) -> ApplianceError:
+    def _error(
+        self, resp: requests.Response, data: Any, operation: str, what: str, needs: str = ""
+    ) -> ApplianceError:
         code = _errorcode(data)
+        if code == NOT_AUTHORIZED and needs:
+            # the account's command policies refuse it (docs/citrix.md#least-privilege-account); the vendor's
+            # message quotes the whole command, which for a file upload carries the file's content
+            return refusal(
+                self.device, obj=what, operation=operation, permission_=needs, status=resp.status_code
+            )
         message = str(data.get("message") or "") if isinstance(data, dict) else ""
         if not message:
             message = resp.reason or "non-JSON error"

@@ -37,11 +37,14 @@ from __future__ import annotations
 import base64
 from typing import Any, ClassVar
 
+from pulumi.dynamic import CheckResult
+
 from providers.citrix.client import ALREADY_EXISTS, NitroClient, args_query, client_for
 from providers.citrix.nitro import MARKED, NOT_OURS, comment, first, named, owner_text, same
+from providers.citrix.permissions import Need, commands, entity, require
 from providers.common.certificates import FingerprintNamedCertificate, different_certificate, held_sha256
 from providers.common.device import Device
-from providers.common.errors import DeviceStateError, OwnershipError
+from providers.common.errors import DeviceStateError, OwnershipError, ProviderError
 from providers.common.fields import (
     Field,
     FieldMap,
@@ -71,6 +74,20 @@ class NitroObjectProvider(ApplianceObjectProvider):
 
     def client(self, device: Device) -> NitroClient:
         return client_for(device, self._secrets)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """The inputs, once the account is known to hold the commands this object needs (preview included:
+        providers/citrix/permissions.py)."""
+        result = super().check(olds, news)
+        require(self.client, result.inputs, self.needs(result.inputs))
+        return result
+
+    def needs(self, props: dict[str, Any]) -> list[Need]:
+        """The commands this object needs the account to hold: show, add, set and rm of it."""
+        name = props.get("name")
+        if not isinstance(name, str):
+            return []
+        return [(command, self.label(props)) for command in commands(self.resource, name)]
 
     def object_id(self, props: dict[str, Any]) -> str:
         return str(props["name"])
@@ -121,6 +138,11 @@ class ConfigSaveProvider(DeviceSaveProvider):
     def client(self, device: Device) -> NitroClient:
         return client_for(device, self._secrets)
 
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        require(self.client, result.inputs, [("save ns config", "ns config")])
+        return result
+
 
 # -- marked objects ---------------------------------------------------------------------------------
 class ServerProvider(NitroObjectProvider):
@@ -130,6 +152,16 @@ class ServerProvider(NitroObjectProvider):
     resource = "server"
     property_keys = ("address",)
     fields = named() + FieldMap(Field("address", "ipaddress", from_device=canonical_address)) + MARKED
+
+    def needs(self, props: dict[str, Any]) -> list[Need]:
+        """Also enable and disable: a rolling restart drains the node (providers/citrix/drain.py)."""
+        found = super().needs(props)
+        if found:
+            found += [
+                (c, self.label(props))
+                for c in commands(self.resource, props["name"], verbs=("disable", "enable"))
+            ]
+        return found
 
 
 class ServiceGroupProvider(NitroObjectProvider):
@@ -315,6 +347,21 @@ class CertKeyProvider(FingerprintNamedCertificate, NitroObjectProvider):
     def object_id(self, props: dict[str, Any]) -> str:
         return str(props.get("certkey") or props["prefix"])
 
+    def needs(self, props: dict[str, Any]) -> list[Need]:
+        """The certkey and its two files: their names come from the certificate's fingerprint (only the
+        prefix when the secrets cannot be read yet)."""
+        if not isinstance(props.get("prefix"), str):
+            return []
+        try:
+            name = self.device_name(props, self.fingerprint(props))
+        except (ProviderError, ValueError):
+            name = str(props["prefix"])
+        label = f"sslcertkey {name}"
+        found = [(c, label) for c in commands("sslcertkey", name, verbs=("show", "add", "rm"))]
+        for suffix in (".crt", ".key"):
+            found += [(c, label) for c in commands("systemfile", name + suffix, verbs=("show", "add", "rm"))]
+        return found
+
     def _name(self, props: dict[str, Any]) -> str:
         return self.device_name(props, self.recorded_fingerprint(props))
 
@@ -399,6 +446,27 @@ class BindingProvider(ApplianceObjectProvider):
 
     def client(self, device: Device) -> NitroClient:
         return client_for(device, self._secrets)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        require(self.client, result.inputs, self.needs(result.inputs))
+        return result
+
+    def needs(self, props: dict[str, Any]) -> list[Need]:
+        """Reading the parent's bindings and the marked object, bind and unbind (the CLI names the child
+        after the parent: ``bind lb vserver vs1 sg1``)."""
+        resource, key = self.owner_resource
+        words = [props.get(self.parent_key), *(props.get(k) for k in self.match)]
+        if not all(isinstance(w, str | int) and not isinstance(w, bool) for w in [*words, props.get(key)]):
+            return []
+        parent, *child = (str(w) for w in words)
+        label = self.label(props)
+        found = [
+            (f"show {entity(self.binding)} {parent}", label),
+            (f"show {entity(resource)} {props[key]}", label),
+        ]
+        found += [(c, label) for c in commands(self.binding, parent, *child, verbs=("bind", "unbind"))]
+        return found
 
     def object_id(self, props: dict[str, Any]) -> str:
         return ",".join(str(props[k]) for k in self.identity_keys)
@@ -539,6 +607,18 @@ class ModeProvider(ApplianceObjectProvider):
 
     def object_id(self, props: dict[str, Any]) -> str:
         return str(props["mode"]).upper()
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        mode = result.inputs.get("mode")
+        if isinstance(mode, str):
+            label = f"ns mode {mode.upper()}"
+            require(
+                self.client,
+                result.inputs,
+                [("show ns mode", label), (f"enable ns mode {mode.upper()}", label)],
+            )
+        return result
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         modes = client.get("nsmode", what="ns mode")

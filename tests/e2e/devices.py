@@ -271,13 +271,19 @@ class Citrix(DeviceView):
     rras = RrasAccess(shared=False, https=True, auth="basic")
     save = ("POST", "/nitro/v1/config/nsconfig", "action=save")
     persistence_write = ("PUT", r"/nitro/v1/config/lbgroup")
+    #: A person at the appliance is its administrator; the project's ``automation`` account holds only the
+    #: least-privilege policy (docs/citrix.md#least-privilege-account).
+    admin_user: ClassVar[tuple[str, str]] = ("nsroot", "nsroot")
 
-    def call(self, method: str, path: str, body: Any = None) -> requests.Response:
+    def call(
+        self, method: str, path: str, body: Any = None, as_user: tuple[str, str] | None = None
+    ) -> requests.Response:
+        user, password = as_user or self.admin_user
         return requests.request(
             method,
             f"{self.url}/nitro/v1/config/{path}",
             json=body,
-            headers={"X-NITRO-USER": USER, "X-NITRO-PASS": PASSWORD},
+            headers={"X-NITRO-USER": user, "X-NITRO-PASS": password},
             verify=self.verify,
             timeout=30,
         )

@@ -4,7 +4,8 @@ The real program and providers run through the real Pulumi CLI against three RRA
 ADC or Kemp LoadMaster twin. The nodes are reached three ways: behind the F5 one WinRM twin serves all three
 (NTLM over HTTPS), behind the Citrix ADC each node has its own twin (Basic over HTTPS), behind the
 LoadMaster one twin serves all three over plain HTTP (NTLM with WinRM message encryption): ``rras`` of
-the load balancer's view (tests/e2e/devices.py), which also reads its drain requests. The twins'
+the load balancer's view (tests/e2e/devices.py), which also reads its drain requests. Every node is
+reached through the project's JEA endpoint, served by the twins from the shipped jea/ files. The twins'
 logs prove the roll: each node is drained on the load balancer, restarted, found Running, enabled again,
 and only then is the next node drained.
 """
@@ -27,6 +28,8 @@ from tests.e2e.project import Project
 pytestmark = pytest.mark.e2e
 
 NODES = ("rras1", "rras2", "rras3")
+#: The session configuration every node's sessions use: the project's JEA endpoint (jea/AovpnRras.pssc).
+JEA = "AovpnRras"
 IKEV2_KEY = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\RemoteAccess\\Parameters\\Ikev2"
 IKEEXT_KEY = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\IKEEXT\\Parameters"
 SSTP_KEY = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SstpSvc\\Parameters"
@@ -66,6 +69,8 @@ class Node:
 
     def management(self) -> dict[str, Any]:
         decl = {"endpoint": self.url, "user": USER, "passwordSecret": "rrasPassword", "auth": self.auth}
+        # through the project's JEA endpoint, as the twins serve it from the shipped jea/ files
+        decl["configurationName"] = JEA
         if self.twin.tls:
             decl["caBundle"] = str(self.twin.tls.ca_path)
         return decl
@@ -125,10 +130,15 @@ def site(request: pytest.FixtureRequest, tls: Any, project: Project) -> Any:
     # Windows has Basic off (docs/rras.md#transport-and-message-encryption): on only where the site uses it
     basic = access.auth == "basic"
     if access.shared:  # one twin serving the three nodes
-        twins = [start_twin("winrm", tls=node_tls, nodes=list(NODES), allow_basic=basic)]
+        twins = [
+            start_twin("winrm", tls=node_tls, nodes=list(NODES), allow_basic=basic, jea_configuration=JEA)
+        ]
         nodes = [Node(name, twins[0], True, access.auth) for name in NODES]
     else:  # a twin per node
-        twins = [start_twin("winrm", tls=node_tls, hostname=name, allow_basic=basic) for name in NODES]
+        twins = [
+            start_twin("winrm", tls=node_tls, hostname=name, allow_basic=basic, jea_configuration=JEA)
+            for name in NODES
+        ]
         nodes = [Node(name, twin, False, access.auth) for name, twin in zip(NODES, twins, strict=True)]
     made = Site(device, nodes, twins)
     project.write_stack(made.stack, [made.cluster_decl()], made.secrets())  # each test can also run alone

@@ -8,7 +8,9 @@ from typing import Any
 
 import requests
 
-USER, PASSWORD = "automation", "automation-pass"
+#: The appliance's administrator: these tests are about the device's objects and answers; what other accounts
+#: may do is test_roles.py's subject.
+USER, PASSWORD = "nsroot", "nsroot"
 
 
 class Nitro:

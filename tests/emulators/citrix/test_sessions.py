@@ -32,7 +32,7 @@ def test_sessions_login_cookie_spellings_expiry_and_bad_password(adc):
 
 
 def test_idle_timeout_from_login_logout_and_custom_users(tls):
-    twin = start_twin("citrix", tls=tls, users={"alice": "wonder"})
+    twin = start_twin("citrix", tls=tls, users={"alice": "wonder"}, roles={"alice": [("superuser", 0)]})
     try:
         anonymous = Nitro(twin, headers={})
         refused(anonymous("POST", "login", {"login": {"username": "nsroot", "password": "nsroot"}}), 401, 354)

@@ -9,6 +9,7 @@ from providers.citrix import client as clients_module
 from providers.citrix import objects as adc
 from providers.citrix import objects as objects_module
 from providers.citrix.client import args_query
+from providers.common.device import Device
 from tests.providers.contract_cases import (
     CERT_SECRET,
     KEY_SECRET,
@@ -27,7 +28,14 @@ PING = {"interval": 5, "response_timeout": 2, "retries": 3, "downtime": 30}
 
 
 def _nitro(ctx: Ctx) -> Any:
-    return ctx.client(adc.ServerProvider)
+    """Hand changes are a person's, made as the appliance's administrator: the provider's own account holds
+    only the least-privilege policy (docs/citrix.md#least-privilege-account), which cannot, for one,
+    disable a mode."""
+    admin = ctx.extra.get("admin")
+    if admin is None:
+        device = Device.from_props({"device": {**ctx.device, "user": "nsroot"}})
+        admin = ctx.extra["admin"] = clients_module.NitroClient(device, "nsroot")
+    return admin
 
 
 def _call(ctx: Ctx, method: str, resource: str, body: dict[str, Any] | None = None, **kw: Any) -> None:
