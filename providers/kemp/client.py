@@ -139,7 +139,6 @@ class KempClient:
         found = success.find("Data")
         return found if found is not None else success
 
-
     def account_permissions(self) -> frozenset[str] | None:
         """This account's own permissions as the device shows them (``usershow``), asked once per device per
         process; None when the device will not say (providers/kemp/permissions.py)."""
