@@ -12,7 +12,9 @@ from components.cluster import VpnCluster
 from components.declaration import DeclarationError
 from components.naming import owner_marker
 from components.preflight import check_clusters, stack_clusters
+from components.program_exit import install as quiet_when_the_engine_stops
 
+quiet_when_the_engine_stops()
 config = pulumi.Config("aovpn")
 try:
     # The declaration, what the vendors can provision, the secret keys it names (set, as secrets) and its

@@ -37,8 +37,6 @@ from __future__ import annotations
 import base64
 from typing import Any, ClassVar
 
-from pulumi.dynamic import CheckResult
-
 from providers.citrix.client import ALREADY_EXISTS, NitroClient, args_query, client_for
 from providers.citrix.nitro import MARKED, NOT_OURS, comment, first, named, owner_text, same
 from providers.citrix.permissions import Need, commands, entity, require
@@ -75,12 +73,10 @@ class NitroObjectProvider(ApplianceObjectProvider):
     def client(self, device: Device) -> NitroClient:
         return client_for(device, self._secrets)
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """The inputs, once the account is known to hold the commands this object needs (preview included:
+    def require_access(self, props: dict[str, Any]) -> None:
+        """The account must hold the commands this object needs (preview included:
         providers/citrix/permissions.py)."""
-        result = super().check(olds, news)
-        require(self.client, result.inputs, self.needs(result.inputs))
-        return result
+        require(self.client, props, self.needs(props))
 
     def needs(self, props: dict[str, Any]) -> list[Need]:
         """The commands this object needs the account to hold: show, add, set and rm of it."""
@@ -138,10 +134,8 @@ class ConfigSaveProvider(DeviceSaveProvider):
     def client(self, device: Device) -> NitroClient:
         return client_for(device, self._secrets)
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        result = super().check(olds, news)
-        require(self.client, result.inputs, [("save ns config", "ns config")])
-        return result
+    def require_access(self, props: dict[str, Any]) -> None:
+        require(self.client, props, [("save ns config", "ns config")])
 
 
 # -- marked objects ---------------------------------------------------------------------------------
@@ -447,10 +441,8 @@ class BindingProvider(ApplianceObjectProvider):
     def client(self, device: Device) -> NitroClient:
         return client_for(device, self._secrets)
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        result = super().check(olds, news)
-        require(self.client, result.inputs, self.needs(result.inputs))
-        return result
+    def require_access(self, props: dict[str, Any]) -> None:
+        require(self.client, props, self.needs(props))
 
     def needs(self, props: dict[str, Any]) -> list[Need]:
         """Reading the parent's bindings and the marked object, bind and unbind (the CLI names the child
@@ -608,17 +600,11 @@ class ModeProvider(ApplianceObjectProvider):
     def object_id(self, props: dict[str, Any]) -> str:
         return str(props["mode"]).upper()
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        result = super().check(olds, news)
-        mode = result.inputs.get("mode")
+    def require_access(self, props: dict[str, Any]) -> None:
+        mode = props.get("mode")
         if isinstance(mode, str):
             label = f"ns mode {mode.upper()}"
-            require(
-                self.client,
-                result.inputs,
-                [("show ns mode", label), (f"enable ns mode {mode.upper()}", label)],
-            )
-        return result
+            require(self.client, props, [("show ns mode", label), (f"enable ns mode {mode.upper()}", label)])
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         modes = client.get("nsmode", what="ns mode")

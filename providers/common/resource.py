@@ -93,12 +93,30 @@ class ApplianceObjectProvider(ConfiguredProvider):
     fields: ClassVar[FieldMap] = FieldMap()
 
     # -- Pulumi plumbing ---------------------------------------------------------------------------
+    def require_access(self, props: dict[str, Any]) -> None:
+        """Refuse, before anything is written, an account the device says cannot write this object (the
+        vendors' permissions modules); a ProviderError names the device, the account and what it lacks.
+
+        Asked only when this run will write the object, preview included: for a new object (``check``
+        of a resource with no old inputs) and for a changed one (``diff`` with changes), so a run that
+        changes nothing sends nothing for it (docs/pulumi-engine.md#access-checks)."""
+
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         checked = {k: (v if k == PROVIDER_KEY else plain(v)) for k, v in news.items()}
         OLD_INPUTS.remember(olds, checked)
+        if not olds:
+            self.require_access(checked)
         return CheckResult(checked, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """What changed between the last known outputs (the appliance's view) and the new inputs, once the
+        account may write it (``require_access``) when something did."""
+        result = self._diff(olds, news)
+        if result.changes is not False:
+            self.require_access(plain(news))
+        return result
+
+    def _diff(self, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """What changed between the last known outputs (the appliance's view) and the new inputs.
 
         A pure update whose changed keys the engine's own comparison of old and new inputs also sees is

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from pulumi.dynamic import (
+    CheckResult,
     CreateResult,
     DiffResult,
     ReadResult,
@@ -48,9 +49,20 @@ class DeviceSaveProvider(ConfiguredProvider):
         outs = self._save(props)
         return CreateResult(f"{Device.from_props(outs).host} {self.what}", outs)
 
+    def require_access(self, props: dict[str, Any]) -> None:
+        """Refuse an account that cannot save (as ApplianceObjectProvider.require_access: asked only when
+        the save will run)."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        if not olds:
+            self.require_access(plain(news))
+        return CheckResult(news, [])
+
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         olds, news = plain(olds), plain(news)
         changed = any(olds.get(k) != news.get(k) for k in ("device", "revisions"))
+        if changed:
+            self.require_access(news)
         # The outputs are the inputs, so the engine's own diff of the inputs sees the same change: "unknown"
         # lets it show the revisions that moved alone (docs/pulumi-engine.md#detailed-diffs).
         return DiffResult(

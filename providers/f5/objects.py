@@ -12,8 +12,6 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, ClassVar
 
-from pulumi.dynamic import CheckResult
-
 from providers.common.certificates import FingerprintNamedCertificate
 from providers.common.certificates import certificate_sha256 as certificate_sha256  # its old path
 from providers.common.device import Device
@@ -47,18 +45,16 @@ class F5ObjectProvider(ApplianceObjectProvider):
     def client(self, device: Device) -> F5Client:
         return client_for(device, self._secrets)
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Also: the account's role in the object's partition, read once per device and process before
-        anything is written, so that a preview fails when it is not enough (providers/f5/permissions.py)."""
-        result = super().check(olds, news)
-        device, partition = news.get("device"), news.get("partition")
+    def require_access(self, props: dict[str, Any]) -> None:
+        """The account's role in the object's partition, read once per device and process before anything
+        is written, so that a preview fails when it is not enough (providers/f5/permissions.py)."""
+        device, partition = props.get("device"), props.get("partition")
         if (
             isinstance(device, dict)
             and isinstance(partition, str)
             and all(isinstance(device.get(k), str) for k in ("url", "user", "password_key"))
         ):
-            require_role(Device.from_props(news), partition, self._secrets)
-        return result
+            require_role(Device.from_props(props), partition, self._secrets)
 
     def object_id(self, props: dict[str, Any]) -> str:
         return full_path(props["partition"], props["name"])

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pulumi.dynamic import CheckResult
-
 from providers.common.certificates import FingerprintNamedCertificate
 from providers.common.device import Device
 from providers.common.errors import DeviceStateError, OwnershipError, ProviderError
@@ -58,14 +56,9 @@ class KempProvider(ApplianceObjectProvider):
     def client(self, device: Device) -> KempClient:
         return client_for(device, self._secrets)
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Also fails the preview when the account's own permissions, read once per device, lack the one
-        this object type needs (providers/kemp/permissions.py); nothing is written before."""
-        result = super().check(olds, news)
-        self.require_permission(dict(result.inputs or {}))
-        return result
-
-    def require_permission(self, props: dict[str, Any]) -> None:
+    def require_access(self, props: dict[str, Any]) -> None:
+        """Fails the preview when the account's own permissions, read once per device, lack the one this
+        object type needs (providers/kemp/permissions.py); nothing is written before."""
         needed = OBJECT_PERMISSIONS.get(self.object_type)
         if needed is None or not isinstance(props.get("device"), dict):
             return
