@@ -51,7 +51,7 @@ from psrpcore.types import ErrorCategory, PSNoteProperty, PSObject, PSString
 from werkzeug.wrappers import Request, Response
 
 from emulators.winrm.binder import COMMON, CmdletSpec, Invocation, Param, Terminating, bind, error_record
-from emulators.winrm.cmdlets import COMMANDS, SCRIPTS
+from emulators.winrm.cmdlets import COMMANDS, SCRIPTS, command_not_found
 from emulators.winrm.cmdlets.external import ScriptSpec, normalise
 from emulators.winrm.cmdlets.vpnauth import apply_settings
 from emulators.winrm.psd1 import ScriptBlock, get, load
@@ -70,22 +70,6 @@ SCRIPTS_NOT_ALLOWED = (
 )
 #: What makes a script text more than a command line (NoLanguage allows commands, not the language).
 _LANGUAGE = re.compile(r"[$(){}\[\]=;@]")
-
-
-def _not_found(name: str) -> Terminating:
-    # the record of emulators/winrm/cmdlets/__init__.py for an unknown command
-    return Terminating(
-        error_record(
-            f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or "
-            "operable program. "
-            "Check the spelling of the name, or if a path was included, verify that the path is correct and "
-            "try again.",
-            "CommandNotFoundException",
-            ErrorCategory.ObjectNotFound,
-            "CommandNotFoundException",
-            target=name,
-        )
-    )
 
 
 def _validation_error(command: str, message: str) -> Terminating:
@@ -325,7 +309,7 @@ class SessionConfiguration:
         rule = self.commands.get(text.lower())
         resolved = self._resolves(rule) if rule is not None else None
         if rule is None or resolved is None:
-            raise _not_found(text)
+            raise command_not_found(text)
         if isinstance(resolved, ScriptSpec):  # a FunctionDefinitions function, its param() block
             spec = replace(resolved.spec, name=rule.name, type_name=rule.name)
             args, _ = bind(spec, parameters)

@@ -114,7 +114,8 @@ def canonical_name(name: str) -> str:
     return spec.name if spec else script.spec.name if script else name
 
 
-def _not_found(name: str) -> Terminating:
+def command_not_found(name: str) -> Terminating:
+    """PowerShell's record for a name that is no command (what a JEA session answers for a hidden one too)."""
     return Terminating(
         error_record(
             f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or "
@@ -161,7 +162,7 @@ def run_statement(
         else:
             found = COMMANDS.get(text.lower())
             if found is None:
-                raise _not_found(text)
+                raise command_not_found(text)
             spec = found
             args, parameter_set = bind(spec, list(command.parameters))
         last = index == len(commands) - 1
