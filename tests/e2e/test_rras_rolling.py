@@ -58,6 +58,8 @@ class Node:
     twin: Any
     shared: bool
     auth: str
+    #: the session configuration the node's sessions use (None: the default, Microsoft.PowerShell)
+    configuration: str | None = None
 
     @property
     def path(self) -> str:
@@ -69,8 +71,8 @@ class Node:
 
     def management(self) -> dict[str, Any]:
         decl = {"endpoint": self.url, "user": USER, "passwordSecret": "rrasPassword", "auth": self.auth}
-        # through the project's JEA endpoint, as the twins serve it from the shipped jea/ files
-        decl["configurationName"] = JEA
+        if self.configuration:
+            decl["configurationName"] = self.configuration
         if self.twin.tls:
             decl["caBundle"] = str(self.twin.tls.ca_path)
         return decl
@@ -133,13 +135,14 @@ def site(request: pytest.FixtureRequest, tls: Any, project: Project) -> Any:
         twins = [
             start_twin("winrm", tls=node_tls, nodes=list(NODES), allow_basic=basic, jea_configuration=JEA)
         ]
-        nodes = [Node(name, twins[0], True, access.auth) for name in NODES]
+        # every node through the project's JEA endpoint, as the twins serve it from the shipped jea/ files
+        nodes = [Node(name, twins[0], True, access.auth, JEA) for name in NODES]
     else:  # a twin per node
         twins = [
             start_twin("winrm", tls=node_tls, hostname=name, allow_basic=basic, jea_configuration=JEA)
             for name in NODES
         ]
-        nodes = [Node(name, twin, False, access.auth) for name, twin in zip(NODES, twins, strict=True)]
+        nodes = [Node(name, twin, False, access.auth, JEA) for name, twin in zip(NODES, twins, strict=True)]
     made = Site(device, nodes, twins)
     project.write_stack(made.stack, [made.cluster_decl()], made.secrets())  # each test can also run alone
     yield made
