@@ -17,8 +17,6 @@ import fnmatch
 from typing import Any
 
 from psrpcore.types import (
-    ErrorCategory,
-    ErrorRecord,
     PSBool,
     PSByteArray,
     PSDateTime,
@@ -29,7 +27,8 @@ from psrpcore.types import (
 )
 
 from emulators.winrm.backend import canonical_key
-from emulators.winrm.binder import CmdletSpec, Invocation, Param, error_record
+from emulators.winrm.binder import CmdletSpec, Invocation, Param
+from emulators.winrm.cmdlets.registry import path_not_found
 from emulators.winrm.psobjects import registry_key_object
 
 CERT_PROVIDER = "Microsoft.PowerShell.Security\\Certificate::"
@@ -141,17 +140,6 @@ def parse_cert_path(path: str) -> list[str] | None:
     return None
 
 
-def _not_found(inv: Invocation, path: str) -> ErrorRecord:
-    return error_record(
-        f"Cannot find path '{path}' because it does not exist.",
-        f"PathNotFound,{inv.spec.type_name}",
-        ErrorCategory.ObjectNotFound,
-        "ItemNotFoundException",
-        activity=inv.spec.name,
-        target=path,
-    )
-
-
 def _cert_items(inv: Invocation, parts: list[str], literal: bool) -> list[PSObject] | None:
     """The items a Cert: path names (wildcards in the last part unless ``literal``); None: no such path."""
     if not parts:
@@ -195,7 +183,7 @@ def get_item(inv: Invocation, args: dict[str, Any]) -> None:
             items = _cert_items(inv, parts, literal)
             if items is None:
                 if not wildcard:
-                    inv.error(_not_found(inv, typed))
+                    inv.error(path_not_found(inv, typed))
                 continue
             for item in items:
                 inv.emit(item)
@@ -205,7 +193,7 @@ def get_item(inv: Invocation, args: dict[str, Any]) -> None:
             stored, _ = inv.backend.read_key(key)
             inv.emit(registry_key_object(stored))
         elif not wildcard:
-            inv.error(_not_found(inv, typed))
+            inv.error(path_not_found(inv, typed))
 
 
 def _cert_children(inv: Invocation, parts: list[str], literal: bool) -> list[PSObject] | None:
@@ -232,14 +220,14 @@ def get_child_item(inv: Invocation, args: dict[str, Any]) -> None:
         if parts is not None:
             items = _cert_children(inv, parts, literal)
             if items is None:
-                inv.error(_not_found(inv, typed))
+                inv.error(path_not_found(inv, typed))
                 continue
             for item in items:
                 inv.emit(item)
             continue
         key = canonical_key(typed)
         if key is None or not inv.backend.key_exists(key):
-            inv.error(_not_found(inv, typed))
+            inv.error(path_not_found(inv, typed))
             continue
         stored, _ = inv.backend.read_key(key)
         for child in inv.backend.subkeys(stored):

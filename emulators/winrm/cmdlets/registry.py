@@ -35,7 +35,8 @@ def _paths(inv: Invocation, args: dict[str, Any]) -> list[tuple[str, str | None]
     return [(p, canonical_key(p)) for p in typed]
 
 
-def _path_not_found(inv: Invocation, path: str) -> ErrorRecord:
+def path_not_found(inv: Invocation, path: str) -> ErrorRecord:
+    """The provider cmdlets' record for a path that does not exist (registry and Cert: drives alike)."""
     return error_record(
         f"Cannot find path '{path}' because it does not exist.",
         f"PathNotFound,{inv.spec.type_name}",
@@ -61,7 +62,7 @@ def get_item_property(inv: Invocation, args: dict[str, Any]) -> None:
     names = args.get("Name")
     for typed, key in _paths(inv, args):
         if key is None or not inv.backend.key_exists(key):
-            inv.error(_path_not_found(inv, typed))
+            inv.error(path_not_found(inv, typed))
             continue
         stored, values = inv.backend.read_key(key)
         if names:
@@ -146,7 +147,7 @@ def new_item_property(inv: Invocation, args: dict[str, Any]) -> None:
     name = args["Name"]
     for typed, key in _paths(inv, args):
         if key is None or not inv.backend.key_exists(key):
-            inv.error(_path_not_found(inv, typed))
+            inv.error(path_not_found(inv, typed))
             continue
         try:
             stored_value = _registry_value(inv, kind, args.get("Value"))
@@ -178,7 +179,7 @@ def set_item_property(inv: Invocation, args: dict[str, Any]) -> None:
     name = args["Name"]
     for typed, key in _paths(inv, args):
         if key is None or not inv.backend.key_exists(key):
-            inv.error(_path_not_found(inv, typed))
+            inv.error(path_not_found(inv, typed))
             continue
         stored, values = inv.backend.read_key(key)
         existing = next((e for n, e in values.items() if n.lower() == name.lower()), None)
@@ -198,7 +199,7 @@ def set_item_property(inv: Invocation, args: dict[str, Any]) -> None:
 def remove_item_property(inv: Invocation, args: dict[str, Any]) -> None:
     for typed, key in _paths(inv, args):
         if key is None or not inv.backend.key_exists(key):
-            inv.error(_path_not_found(inv, typed))
+            inv.error(path_not_found(inv, typed))
             continue
         for name in args["Name"]:
             if args.get("WhatIf"):
@@ -216,7 +217,7 @@ def new_item(inv: Invocation, args: dict[str, Any]) -> None:
             key = f"{key}\\{args['Name']}" if key else None
             typed = f"{typed}\\{args['Name']}"
         if key is None:
-            inv.error(_path_not_found(inv, typed))
+            inv.error(path_not_found(inv, typed))
             continue
         parent = key.rsplit("\\", 1)[0]
         if inv.backend.key_exists(key) and not args.get("Force"):
@@ -232,7 +233,7 @@ def new_item(inv: Invocation, args: dict[str, Any]) -> None:
             )
             continue
         if not inv.backend.key_exists(parent) and parent != HKLM and not args.get("Force"):
-            inv.error(_path_not_found(inv, typed.rsplit("\\", 1)[0]))
+            inv.error(path_not_found(inv, typed.rsplit("\\", 1)[0]))
             continue
         if args.get("WhatIf"):
             continue
