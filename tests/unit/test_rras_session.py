@@ -201,21 +201,26 @@ def test_a_shell_the_node_closed_while_idle_is_reopened_once_and_the_write_sent_
         session.close()
 
 
+def _shell_vanishes_after_next_request(node_twin: RunningTwin) -> None:
+    """The request after the next one on the session's shell is answered as by a node that closed it."""
+    shell = next(e for e in soap(node_twin) if e["wsman"] == "Create")["shell"]
+    gone = WinRMApp(node_twin.backend)._fault_xml(_invalid_shell(shell), "uuid:0").decode()
+    node_twin.admin().add_fault(
+        path="/wsman$",
+        action="status",
+        status=500,
+        body=gone,
+        content_type="application/soap+xml;charset=UTF-8",
+        skip=1,
+    )
+
+
 def test_a_write_the_shell_vanished_under_is_reported_not_sent_again(node_twin: RunningTwin) -> None:
     session = NodeSession(connection(node_twin), "automation-pass")
     try:
         session.invoke("Get-Service", {"Name": "RemoteAccess"})
-        shell = next(e for e in soap(node_twin) if e["wsman"] == "Create")["shell"]
-        gone = WinRMApp(node_twin.backend)._fault_xml(_invalid_shell(shell), "uuid:0").decode()
         # the Command is carried out; its Receive answers that the shell no longer exists
-        node_twin.admin().add_fault(
-            path="/wsman$",
-            action="status",
-            status=500,
-            body=gone,
-            content_type="application/soap+xml;charset=UTF-8",
-            skip=1,
-        )
+        _shell_vanishes_after_next_request(node_twin)
         seq = node_twin.admin().log()[-1]["seq"]
 
         with pytest.raises(RrasConnectionError) as info:
@@ -246,16 +251,7 @@ def test_a_read_the_shell_vanished_under_is_read_again(node_twin: RunningTwin) -
     session = NodeSession(connection(node_twin), "automation-pass")
     try:
         session.invoke("Get-Service", {"Name": "RemoteAccess"})
-        shell = next(e for e in soap(node_twin) if e["wsman"] == "Create")["shell"]
-        gone = WinRMApp(node_twin.backend)._fault_xml(_invalid_shell(shell), "uuid:0").decode()
-        node_twin.admin().add_fault(
-            path="/wsman$",
-            action="status",
-            status=500,
-            body=gone,
-            content_type="application/soap+xml",
-            skip=1,
-        )
+        _shell_vanishes_after_next_request(node_twin)
         (service,) = session.invoke("Get-Service", {"Name": "IKEEXT"})
         assert session.reopens == 1
         assert "IKEEXT" in str(service.adapted_properties.get("Name") or service)
