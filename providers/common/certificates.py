@@ -10,6 +10,7 @@ a changed secret is a replacement even though no input changed (``content_replac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from providers.common.device import SecretConfig
@@ -51,9 +52,13 @@ class FingerprintNamedCertificate:
     """
 
     _secrets: SecretConfig
+    #: ApplianceObjectProvider's (the class this mixin goes before)
+    _fetch_required: Callable[..., dict[str, Any]]
     stem_key: ClassVar[str] = "prefix"
     name_key: ClassVar[str | None] = None
     delete_before_replace: ClassVar[bool] = False
+    #: an upload and an install, not one create the device refuses when the pair is there
+    reads_before_create: ClassVar[bool] = True
 
     def pems(self, props: dict[str, Any]) -> tuple[bytes, bytes]:
         where = f"SSTP certificate {props[self.stem_key]}"
@@ -81,6 +86,10 @@ class FingerprintNamedCertificate:
         if self.name_key:
             props[self.name_key] = self.device_name(props, props["sha256"])
         return props
+
+    def state_after_create(self, client: Any, props: dict[str, Any], reply: Any) -> dict[str, Any]:
+        """Read back: the outputs record what the device made of the pair (its paths, expiry)."""
+        return self._fetch_required(client, props)
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]

@@ -13,7 +13,7 @@ import atexit
 import threading
 import time
 from collections.abc import Callable, Hashable
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from providers.common.errors import ApplianceError
 
@@ -25,6 +25,9 @@ class Closable(Protocol):
 C = TypeVar("C", bound=Closable)
 
 
+_REGISTRIES: list[PerProcess[Any]] = []
+
+
 class PerProcess(Generic[C]):
     """A process-wide cache of open clients by key; ``close_all`` is registered with atexit."""
 
@@ -32,6 +35,15 @@ class PerProcess(Generic[C]):
         self._items: dict[Hashable, C] = {}
         self._lock = threading.Lock()
         atexit.register(self.close_all)
+        _REGISTRIES.append(self)
+
+    def forget_reads(self) -> None:
+        with self._lock:
+            items = list(self._items.values())
+        for item in items:
+            forget = getattr(item, "forget_reads", None)
+            if callable(forget):
+                forget()
 
     def get(self, key: Hashable, make: Callable[[], C]) -> C:
         """The client for ``key``, made by ``make()`` the first time (under the lock: made once)."""
@@ -48,6 +60,13 @@ class PerProcess(Generic[C]):
             self._items.clear()
         for item in items:
             item.close()
+
+
+def new_run() -> None:
+    """Forget every client's per-run reads (providers.common.readcache), as a new provider process would:
+    for callers that run several CLI operations' worth of provider calls in one process (tests)."""
+    for registry in list(_REGISTRIES):
+        registry.forget_reads()
 
 
 class LoginFailures:

@@ -12,10 +12,20 @@ the hooks from the name map, and a type with special behaviour overrides them fo
     delete_object(client, props)
 
 The base keeps Pulumi's contract: ``diff`` compares inputs with the last known outputs (which are what
-the appliance had); ``create`` and ``update`` are one path (``apply``): read, adopt only an object that
-carries this stack's ownership marker, write only what differs from what the appliance has now (so a
-second ``up`` writes nothing), read back, stamp the revision. ``read`` returns the appliance's view for
-``refresh``; ``delete`` refuses objects owned by others and treats an already-missing object as deleted.
+the appliance had), so a second ``up`` writes nothing. ``create`` sends the write at once: no read before
+(an object that already exists is read and adopted when it carries this stack's ownership marker) and no
+read after (the outputs are the device's reply where it returns the object, ``state_after_create``, else
+what was written). ``update`` writes what differs from the last known outputs, without reading. A write
+that fails transiently (a busy answer, a reset, a timeout, an answer lost after the device acted) is never
+sent again blindly: the object is read and the provider decides (landed and ours: done; absent: write
+again; someone else's: refuse), within a bounded time (providers.common.retry). ``read`` returns the
+appliance's view for ``refresh``; ``delete`` refuses objects owned by others and treats an already-missing
+object as deleted.
+
+Adoption (``adopt: True`` in the inputs: the declaration's ``loadBalancer.adopt`` named this object): the
+create reads the object first and takes over one that carries no ownership marker, writing only what
+differs and the marker; a preview reads it once and tells what will change on it (docs/pulumi-engine.md#
+adoption). An object marked by another stack is refused either way.
 """
 
 from __future__ import annotations
@@ -37,11 +47,15 @@ from pulumi.output import Unknown
 
 from providers.common.clients import SAVES_AFTER_DELETE
 from providers.common.device import ConfiguredProvider, Device
-from providers.common.errors import DeviceStateError, OwnershipError
+from providers.common.diagnostics import tell
+from providers.common.errors import ApplianceError, DeviceStateError, OwnershipError
 from providers.common.fields import FieldMap
+from providers.common.retry import Attempts, is_transient
 
 PROVIDER_KEY = "__provider"
 CONNECTION_KEYS = ("device", "owner")
+#: The input that says the declaration names this object as an existing one to take over.
+ADOPT_KEY = "adopt"
 
 
 def plain(value: Any) -> Any:
@@ -88,6 +102,10 @@ class ApplianceObjectProvider(ConfiguredProvider):
     #: run, so no later resource can save after them; the saves are coalesced per device.
     saves_after_delete: ClassVar[bool] = False
 
+    #: Whether a create reads first (a type whose create is not one write the device refuses with "already
+    #: exists": a certificate's upload and install).
+    reads_before_create: ClassVar[bool] = False
+
     #: The plain attributes of the object type, device ↔ inputs (providers.common.fields); vendor bases
     #: build their ``fetch`` and create/update bodies from it.
     fields: ClassVar[FieldMap] = FieldMap()
@@ -106,7 +124,39 @@ class ApplianceObjectProvider(ConfiguredProvider):
         OLD_INPUTS.remember(olds, checked)
         if not olds:
             self.require_access(checked)
+            if checked.get(ADOPT_KEY) is True:
+                self.preview_adoption(checked)
         return CheckResult(checked, [])
+
+    def preview_adoption(self, props: dict[str, Any]) -> None:
+        """What taking over the existing object will change on it, told to the engine (an info line of the
+        preview), read once; an object marked by another stack is refused here, before anything is sent.
+        Nothing is read while the object's name or device is still unknown (a preview of a new parent)."""
+        if _unknown(props, ("device", *self.identity_keys)):
+            return
+        device = Device.from_props(props)
+        client = self.client_for(props)
+        current = self.fetch_fresh(client, props)
+        label = self.label(props)
+        if current is None:
+            tell(f"{device.host}: {label} is not there to adopt; it will be created")
+            return
+        if current.get("owner") == props["owner"]:
+            return
+        if current.get("owner"):
+            self._require_owner(device, props, current, "adopt")
+        changes = self.describe_changes(props, current)
+        tell(f"{device.host}: adopting {label}: " + ("; ".join(changes) if changes else "no change"))
+
+    def describe_changes(self, props: dict[str, Any], current: dict[str, Any]) -> list[str]:
+        """Each property adoption changes, as the device spells it: ``attribute: found -> declared``."""
+        lines = []
+        for key, value in self._changed(props, current).items():
+            declared = self.fields.body(props, [key]) if key in self.fields.keys else {key: value}
+            found = self.fields.body(current, [key]) if key in self.fields.keys else {key: current.get(key)}
+            for attribute in declared:
+                lines.append(f"{attribute}: {_shown(found.get(attribute))} -> {_shown(declared[attribute])}")
+        return lines
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """What changed between the last known outputs (the appliance's view) and the new inputs, once the
@@ -165,32 +215,99 @@ class ApplianceObjectProvider(ConfiguredProvider):
         return UpdateResult(self.apply(self.prepare(plain(news), olds), olds))
 
     def apply(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
-        """The one create-or-update path: read, check ownership, write what differs, read back, stamp.
+        """The one create-or-update path (``olds``: None for a create, else the last outputs).
 
-        ``olds`` is None for a create (an existing object is adopted when it carries our marker) and the
-        last outputs for an update. The revision moves when something was written, and on an update also
-        when nothing had to be written but the device is not what the state last recorded: a write of an
-        earlier run whose answer was lost, or the same change made by hand. Either may be unsaved, so
-        what acts on writes (the configuration save) must act on it.
-        """
-        device = Device.from_props(props)
+        A create writes at once; an object already there is read and taken over (adopted by its marker, or
+        unmarked when the declaration adopts it). An update writes what differs from the last outputs. The
+        revision moves when something was written."""
         client = self.client_for(props)
-        current = self.fetch(client, props)
-        wrote = True
-        if current is None:
-            self.create_object(client, props)
-        else:
-            self._require_owner(device, props, current, "adopt" if olds is None else "update")
-            changed = self._changed(props, current)
-            wrote = bool(changed) or (olds is not None and bool(self._changed(olds, current)))
-            if changed:
-                self.update_object(client, props, changed, current)
-        outs = self._outs(props, self._fetch_required(client, props))
         if olds is None:
-            self._stamp(outs, wrote, "adopted")
-        else:
-            self._stamp(outs, wrote, olds.get(self.revision_key) if self.revision_key else None)
+            adopting = props.get(ADOPT_KEY) is True
+            if adopting or self.reads_before_create:
+                current = self.fetch_fresh(client, props)
+                if current is not None:
+                    return self._take_over(client, props, current, adopting=adopting)
+            return self._create(client, props)
+        current = self._known_state(olds)
+        changed = self._changed(props, current)
+        if changed:
+            current = self._write_changes(client, props, changed, current)
+        outs = self._outs(props, current)
+        self._stamp(outs, bool(changed), olds.get(self.revision_key) if self.revision_key else None)
         return outs
+
+    def _create(self, client: Any, props: dict[str, Any]) -> dict[str, Any]:
+        attempts = Attempts()
+        while True:
+            try:
+                reply = self.create_object(client, props)
+            except ApplianceError as exc:
+                if self.already_exists(exc):
+                    existing = self._fetch_required(client, props, "is said to exist but cannot be read")
+                    return self._take_over(client, props, existing, adopting=False)
+                if not is_transient(exc):
+                    raise
+                # The write may have landed: read, then decide (never sent twice blindly).
+                landed = self.fetch_fresh(client, props)
+                if landed is not None:
+                    return self._take_over(client, props, landed, adopting=False)
+                if not attempts.another(exc):
+                    raise attempts.exhausted(exc) from None
+                continue
+            outs = self._outs(props, self.state_after_create(client, props, reply))
+            self._stamp(outs, True, None)
+            return outs
+
+    def _take_over(
+        self, client: Any, props: dict[str, Any], current: dict[str, Any], *, adopting: bool
+    ) -> dict[str, Any]:
+        """An existing object becomes this resource: ours by its marker, or unmarked and adopted on
+        purpose."""
+        if not (adopting and not current.get("owner")):
+            self._require_owner(Device.from_props(props), props, current, "adopt")
+        changed = self._changed(props, current)
+        if changed:
+            current = self._write_changes(client, props, changed, current)
+        outs = self._outs(props, current)
+        self._stamp(outs, bool(changed), "adopted")
+        return outs
+
+    def _write_changes(
+        self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Write ``changed`` and answer the object's state after it. A transient failure is followed by a
+        read: what landed is not written again, what did not is."""
+        attempts = Attempts()
+        while True:
+            try:
+                self.update_object(client, props, changed, current)
+            except ApplianceError as exc:
+                if not is_transient(exc):
+                    raise
+                found = self.fetch_fresh(client, props)
+                if found is None:
+                    raise DeviceStateError(
+                        device=Device.from_props(props).host,
+                        obj=self.label(props),
+                        problem="disappeared while it was being changed; run up again to recreate it",
+                    ) from None
+                self._require_owner_or_adopting(props, found)
+                current, changed = found, self._changed(props, found)
+                if not changed:
+                    return found
+                if not attempts.another(exc):
+                    raise attempts.exhausted(exc) from None
+                continue
+            return {**current, **changed}
+
+    def _require_owner_or_adopting(self, props: dict[str, Any], found: dict[str, Any]) -> None:
+        if found.get("owner") and found.get("owner") != props["owner"]:
+            self._require_owner(Device.from_props(props), props, found, "update")
+
+    def _known_state(self, olds: dict[str, Any]) -> dict[str, Any]:
+        """The device's state as the last outputs recorded it (what the diff compared with)."""
+        skip = {PROVIDER_KEY, self.revision_key, "device", *self.identity_keys, *self.carried_keys}
+        return {k: v for k, v in olds.items() if k not in skip}
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         props = plain(props)
@@ -219,13 +336,13 @@ class ApplianceObjectProvider(ConfiguredProvider):
         outs.update(current)
         return outs
 
-    def _fetch_required(self, client: Any, props: dict[str, Any]) -> dict[str, Any]:
-        current = self.fetch(client, props)
+    def _fetch_required(
+        self, client: Any, props: dict[str, Any], problem: str = "is missing right after it was written"
+    ) -> dict[str, Any]:
+        current = self.fetch_fresh(client, props)
         if current is None:
             raise DeviceStateError(
-                device=Device.from_props(props).host,
-                obj=self.label(props),
-                problem="is missing right after it was written",
+                device=Device.from_props(props).host, obj=self.label(props), problem=problem
             )
         return current
 
@@ -240,6 +357,24 @@ class ApplianceObjectProvider(ConfiguredProvider):
             )
 
     # -- vendor hooks ------------------------------------------------------------------------------
+    def already_exists(self, exc: ApplianceError) -> bool:
+        """Whether a create was refused because an object of that name exists (the vendor's own code)."""
+        return False
+
+    def state_after_create(self, client: Any, props: dict[str, Any], reply: Any) -> dict[str, Any]:
+        """The object's properties (in the shape of the inputs) right after ``create_object`` succeeded:
+        by default what was written, which the device took as it was sent (the contract test checks that a
+        read answers exactly the inputs); a vendor whose reply carries the object reads them from it."""
+        keys = (*self.property_keys, "owner")
+        return {k: props.get(k) for k in keys if k in props}
+
+    def fetch_fresh(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+        """``fetch`` past any per-run read cache (a decision after a failed write needs the device's now)."""
+        forget = getattr(client, "forget_reads", None)
+        if callable(forget):
+            forget()
+        return self.fetch(client, props)
+
     def prepare(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """The inputs as create and update use them, with what the provider derives itself added (a
         certificate's fingerprint and device name); ``olds`` is None on create."""
@@ -265,7 +400,8 @@ class ApplianceObjectProvider(ConfiguredProvider):
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         raise NotImplementedError
 
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
+    def create_object(self, client: Any, props: dict[str, Any]) -> Any:
+        """Send the create; answer the device's reply (for ``state_after_create``) or None."""
         raise NotImplementedError
 
     def update_object(
@@ -275,6 +411,25 @@ class ApplianceObjectProvider(ConfiguredProvider):
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+def _unknown(props: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    def has(value: Any) -> bool:
+        if isinstance(value, Unknown):
+            return True
+        if isinstance(value, dict):
+            return any(has(v) for v in value.values())
+        if isinstance(value, list | tuple):
+            return any(has(v) for v in value)
+        return False
+
+    return any(has(props.get(k)) for k in keys)
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "(none)"
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
 
 
 def _parent_replaced(key: str, olds: dict[str, Any], news: dict[str, Any]) -> bool:

@@ -19,7 +19,9 @@ import requests
 from providers.common.clients import LoginFailures, PerProcess
 from providers.common.device import Device, SecretConfig
 from providers.common.errors import ApplianceError, ConfigurationError, connection_reason, login_reply_without
-from providers.common.http import make_session, transport_error
+from providers.common.http import IDEMPOTENT, make_session, transport_error
+from providers.common.readcache import Items, ReadCache
+from providers.common.retry import with_retries
 from providers.f5.permissions import access_denied, is_access_denied
 
 #: A BIG-IP partition or device-group name as this project declares them: one token, nothing a tmsh
@@ -57,6 +59,8 @@ class F5Client:
         self._token_expires = 0.0
         self._lock = threading.Lock()
         self._login_failures = LoginFailures(LOGIN_FAILURE_MEMORY_S)
+        #: this run's collection reads (providers.common.readcache)
+        self.reads = ReadCache()
 
     # -- authentication ------------------------------------------------------------------------
     def _login(self) -> None:
@@ -76,7 +80,8 @@ class F5Client:
     def _ensure_token(self) -> None:
         with self._lock:
             if self._token is None or time.monotonic() > self._token_expires - RENEW_MARGIN_S:
-                self._login_failures.login(self._login)
+                # a busy or restarting management plane is tried again with backoff; a refusal is not
+                self._login_failures.login(lambda: with_retries(self._login))
 
     def close(self) -> None:
         """Delete the token, so it does not count against BIG-IP's 100-token cap after the run.
@@ -114,7 +119,7 @@ class F5Client:
                 timeout=TIMEOUT,
             )
         except requests.RequestException as exc:
-            raise transport_error(self.device.host, path, method, exc, retried=True) from None
+            raise transport_error(self.device.host, path, method, exc, retried=method in IDEMPOTENT) from None
 
     def request(self, method: str, path: str, body: Any = None, *, what: str = "") -> requests.Response:
         self._ensure_token()
@@ -134,7 +139,48 @@ class F5Client:
         data: dict[str, Any] = resp.json()
         return data
 
+    # -- this run's reads ----------------------------------------------------------------------
+    def read_object(self, collection: str, partition: str, name: str, *, what: str) -> dict[str, Any] | None:
+        """One object of ``collection`` (``ltm/pool``), from this run's single read of the whole collection
+        with its sub-collections inline (``expandSubcollections=true``, docs/f5.md#query-options), or
+        from the device itself when this run wrote it since."""
+        cached, obj = self.reads.lookup(
+            collection, full_path(partition, name), lambda: self._collection(collection, what)
+        )
+        if cached:
+            return dict(obj) if obj is not None else None
+        return self.get(object_path(collection, partition, name) + "?expandSubcollections=true", what=what)
+
+    def _collection(self, collection: str, what: str) -> Items:
+        data = self.get(
+            f"/mgmt/tm/{collection}?expandSubcollections=true", what=f"{what} (all of {collection})"
+        )
+        items = (data or {}).get("items") or []
+        return {
+            str(o.get("fullPath") or full_path(o.get("partition", "Common"), o["name"])): o for o in items
+        }
+
+    def forget_reads(self) -> None:
+        self.reads.forget()
+
+    def _wrote(self, path: str, body: Any) -> None:
+        """Mark the object a write touched, so this run reads it from the device from now on."""
+        parts = path.split("?", 1)[0].removeprefix("/mgmt/tm/").split("/")
+        named = [i for i, part in enumerate(parts) if part.startswith("~")]
+        if named:
+            i = named[0]
+            collection, name = "/".join(parts[:i]), parts[i].replace("~", "/")
+            from urllib.parse import unquote
+
+            self.reads.wrote(collection, unquote(name))
+        elif isinstance(body, dict) and "name" in body:
+            partition = str(body.get("partition") or "Common")
+            name = str(body["name"])
+            self.reads.wrote("/".join(parts), name if name.startswith("/") else full_path(partition, name))
+
     def call(self, method: str, path: str, body: Any = None, *, what: str, ok_missing: bool = False) -> Any:
+        if method != "GET":
+            self._wrote(path, body)
         resp = self.request(method, path, body, what=what)
         if ok_missing and resp.status_code == 404:
             return None

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from providers.common.certificates import FingerprintNamedCertificate
 from providers.common.certificates import certificate_sha256 as certificate_sha256  # its old path
 from providers.common.device import Device
+from providers.common.errors import ApplianceError
 from providers.common.fields import (
     FROM_INPUTS,
     Field,
@@ -63,10 +64,23 @@ class F5ObjectProvider(ApplianceObjectProvider):
         return object_path(self.collection, props["partition"], props["name"])
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        obj = client.get(self.path(props), what=self.label(props))
+        obj = client.read_object(self.collection, props["partition"], props["name"], what=self.label(props))
         if obj is None:
             return None
         return self.from_device(client, props, obj)
+
+    def already_exists(self, exc: ApplianceError) -> bool:
+        """``01020066:3: The requested ... already exists`` (docs/f5.md#references-and-in-use-refusals)."""
+        return exc.status == 409 and str(exc.code or "").startswith("01020066")
+
+    def state_after_create(self, client: Any, props: dict[str, Any], reply: Any) -> dict[str, Any]:
+        """BIG-IP answers a create with the object (docs/f5.md#tokens): its plain attributes are read from
+        the reply; sub-collections (members, profiles) are what was written."""
+        state = super().state_after_create(client, props, reply)
+        if isinstance(reply, dict):
+            read = self.fields.read(reply, props)
+            state.update({k: v for k, v in read.items() if k not in self.subcollection_keys})
+        return state
 
     def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         return self.fields.read(obj, props)
@@ -74,8 +88,13 @@ class F5ObjectProvider(ApplianceObjectProvider):
     def create_body(self, props: dict[str, Any]) -> dict[str, Any]:
         return self.fields.body(props)
 
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        client.call("POST", f"/mgmt/tm/{self.collection}", self.create_body(props), what=self.label(props))
+    #: input keys read from sub-collections, not from the object's own attributes
+    subcollection_keys: ClassVar[tuple[str, ...]] = ()
+
+    def create_object(self, client: Any, props: dict[str, Any]) -> Any:
+        return client.call(
+            "POST", f"/mgmt/tm/{self.collection}", self.create_body(props), what=self.label(props)
+        )
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
@@ -130,8 +149,14 @@ class PoolProvider(F5ObjectProvider):
     def _members_path(self, props: Props) -> str:
         return self.path(dict(props)) + "/members"
 
+    subcollection_keys = ("members",)
+
     def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        members = client.get(self._members_path(props), what=f"members of {self.label(props)}") or {}
+        members = (
+            _subcollection(obj, "membersReference")
+            or client.get(self._members_path(props), what=f"members of {self.label(props)}")
+            or {}
+        )
         out = super().from_device(client, props, obj)
         out["members"] = sorted(str(m.get("name")) for m in members.get("items", []))
         return out
@@ -277,8 +302,14 @@ class VirtualServerProvider(F5ObjectProvider):
         + OWNED
     )
 
+    subcollection_keys = ("profiles",)
+
     def from_device(self, client: F5Client, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        profiles = client.get(self.path(props) + "/profiles", what=f"profiles of {self.label(props)}") or {}
+        profiles = (
+            _subcollection(obj, "profilesReference")
+            or client.get(self.path(props) + "/profiles", what=f"profiles of {self.label(props)}")
+            or {}
+        )
         out = super().from_device(client, props, obj)
         out["profiles"] = sorted(
             (
@@ -409,6 +440,15 @@ class CertificateProvider(FingerprintNamedCertificate, F5ObjectProvider):
                 what=f"{kind} {name}",
                 ok_missing=True,
             )
+
+
+def _subcollection(obj: dict[str, Any], reference: str) -> dict[str, Any] | None:
+    """The sub-collection BIG-IP gave inline (``expandSubcollections=true``): ``{"items": [...]}``; an
+    empty one comes without ``items`` (docs/f5.md#query-options), so a reference without them is empty."""
+    ref = obj.get(reference)
+    if not isinstance(ref, dict):
+        return None
+    return {"items": list(ref.get("items") or [])} if "isSubcollection" in ref or "items" in ref else None
 
 
 def _normalise_fingerprint(value: str) -> str:

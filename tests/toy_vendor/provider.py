@@ -86,8 +86,11 @@ class PoolProvider(ApplianceObjectProvider):
         pool = client.call("GET", f"/api/pools/{props['name']}", what=self.label(props))
         return None if pool is None else self.fields.read(pool, props)
 
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        client.call("POST", "/api/pools", self.fields.body(props), what=self.label(props))
+    def create_object(self, client: Any, props: dict[str, Any]) -> Any:
+        return client.call("POST", "/api/pools", self.fields.body(props), what=self.label(props))
+
+    def already_exists(self, exc: ApplianceError) -> bool:
+        return exc.status == 409 and exc.code == "exists"
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]

@@ -8,7 +8,8 @@ import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from providers.common.errors import ConfigurationError, OwnershipError
+from providers.common import resource, retry
+from providers.common.errors import ApplianceError, ConfigurationError, OwnershipError
 from providers.common.resource import ApplianceObjectProvider, plain
 from providers.f5.objects import _monitor, _parse_destination
 
@@ -19,6 +20,30 @@ class FakeDevice:
     def __init__(self) -> None:
         self.objects: dict[str, dict[str, Any]] = {}
         self.writes: list[tuple[str, str]] = []
+        self.reads = 0
+        #: what the next writes do instead of answering: "503" (refused, not applied), "lost" (applied,
+        #: the answer lost), "reset" (not applied, no answer)
+        self.faults: list[str] = []
+
+    def fault(self) -> None:
+        """Raise the next planned fault; "lost" after the caller applied its write."""
+        if self.faults and self.faults[0] != "lost":
+            kind = self.faults.pop(0)
+            raise ApplianceError(
+                device="lb",
+                obj="widget",
+                operation="write",
+                status=503 if kind == "503" else None,
+                code=None,
+                message="busy" if kind == "503" else "connection reset by peer",
+            )
+
+    def lost(self) -> None:
+        if self.faults and self.faults[0] == "lost":
+            self.faults.pop(0)
+            raise ApplianceError(
+                device="lb", obj="widget", operation="write", status=None, code=None, message="timed out"
+            )
 
 
 class WidgetProvider(ApplianceObjectProvider):
@@ -37,18 +62,35 @@ class WidgetProvider(ApplianceObjectProvider):
         return props["name"]
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+        client.reads += 1
         obj = client.objects.get(props["name"])
         return dict(obj) if obj else None
 
+    def already_exists(self, exc: ApplianceError) -> bool:
+        return exc.status == 409
+
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
+        client.fault()
+        if props["name"] in client.objects:
+            raise ApplianceError(
+                device="lb",
+                obj=props["name"],
+                operation="create",
+                status=409,
+                code="exists",
+                message="exists",
+            )
         client.writes.append(("create", props["name"]))
         client.objects[props["name"]] = {k: props[k] for k in ("name", "size", "tags", "owner")}
+        client.lost()
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: Any
     ) -> None:
+        client.fault()
         client.writes.append(("update", ",".join(sorted(changed))))
         client.objects[props["name"]].update(changed)
+        client.lost()
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         client.writes.append(("delete", props["name"]))
@@ -116,6 +158,129 @@ def test_create_adopts_an_object_carrying_our_marker_and_refuses_any_other():
     device.objects["w8"] = {"name": "w8", "size": 1, "tags": [], "owner": None}
     with pytest.raises(OwnershipError, match="not marked as managed by this project"):
         p.create(props(name="w8"))
+
+
+def test_create_and_update_send_the_write_without_a_read_before_or_after():
+    device = FakeDevice()
+    p = WidgetProvider(device)
+    outs = p.create(props()).outs
+    assert (device.reads, device.writes) == (0, [("create", "w1")])
+    assert outs["size"] == 3 and outs["tags"] == ["a", "b"] and outs["owner"] == OWNER
+    new = p.update("w1", outs, props(size=5)).outs
+    assert (device.reads, device.writes[-1]) == (0, ("update", "size"))
+    assert new["size"] == 5 and new["revision"] != outs["revision"]
+    again = p.update("w1", new, props(size=5)).outs
+    assert (device.reads, len(device.writes)) == (0, 2) and again["revision"] == new["revision"]
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+    monkeypatch.setattr(retry.Attempts, "__init__", _attempts_recording(slept))
+    return slept
+
+
+def _attempts_recording(slept: list[float]) -> Any:
+    original = retry.Attempts.__init__
+
+    def init(self: retry.Attempts, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.sleep = slept.append
+
+    return init
+
+
+def test_a_create_whose_answer_was_lost_is_read_and_not_sent_again(no_sleep: list[float]):
+    device = FakeDevice()
+    device.faults = ["lost"]
+    outs = WidgetProvider(device).create(props()).outs
+    assert device.writes == [("create", "w1")] and device.reads == 1
+    assert outs["owner"] == OWNER and no_sleep == []
+
+
+def test_a_create_refused_while_busy_is_read_then_sent_again(no_sleep: list[float]):
+    device = FakeDevice()
+    device.faults = ["503", "reset"]
+    WidgetProvider(device).create(props())
+    assert device.writes == [("create", "w1")] and device.reads == 2 and no_sleep == [0.5, 1.0]
+
+
+def test_a_create_that_lands_someone_elses_object_meanwhile_is_refused(no_sleep: list[float]):
+    device = FakeDevice()
+    device.faults = ["503"]
+
+    class Racing(WidgetProvider):
+        def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+            client.objects.setdefault("w1", {"name": "w1", "size": 9, "tags": [], "owner": "other"})
+            return super().fetch(client, props)
+
+    with pytest.raises(OwnershipError, match="marked 'other'"):
+        Racing(device).create(props())
+    assert device.writes == []
+
+
+def test_a_change_retried_after_a_lost_answer_writes_only_what_is_still_different(no_sleep: list[float]):
+    device = FakeDevice()
+    p = WidgetProvider(device)
+    outs = p.create(props()).outs
+    device.faults = ["lost"]
+    new = p.update("w1", outs, props(size=4)).outs
+    assert device.writes == [("create", "w1"), ("update", "size")] and new["size"] == 4
+    device.faults = ["503"]
+    p.update("w1", new, props(size=6))
+    assert device.writes[-1] == ("update", "size") and device.objects["w1"]["size"] == 6
+
+
+def test_retries_are_bounded_and_the_error_says_what_was_tried(no_sleep: list[float]):
+    device = FakeDevice()
+    device.faults = ["503"] * 50
+    p = WidgetProvider(device)
+    with pytest.raises(ApplianceError, match=r"gave up after \d+ attempts in \d+ s \(HTTP 503, HTTP 503"):
+        p.create(props())
+    assert device.writes == [] and sum(no_sleep) <= 60
+
+
+def test_a_refusal_is_not_retried(no_sleep: list[float]):
+    device = FakeDevice()
+    p = WidgetProvider(device)
+
+    def refuse() -> None:
+        raise ApplianceError(device="lb", obj="w1", operation="create", status=400, code="x", message="bad")
+
+    device.fault = refuse  # type: ignore[method-assign]
+    with pytest.raises(ApplianceError, match="HTTP 400"):
+        p.create(props())
+    assert no_sleep == [] and device.reads == 0
+
+
+def test_adopt_takes_over_an_unmarked_object_writing_only_the_differences_and_the_marker():
+    device = FakeDevice()
+    device.objects["w1"] = {"name": "w1", "size": 1, "tags": ["a", "b"], "owner": None}
+    p = WidgetProvider(device)
+    outs = p.create(props(adopt=True)).outs
+    assert device.writes == [("update", "owner,size")]
+    assert device.objects["w1"]["owner"] == OWNER and outs["size"] == 3 and "adopt" not in outs
+    assert p.diff("w1", outs, props(adopt=True)).changes is False
+    device.objects["w2"] = {"name": "w2", "size": 1, "tags": [], "owner": "aovpn-iac:aovpn/other"}
+    with pytest.raises(OwnershipError, match="marked 'aovpn-iac:aovpn/other'"):
+        p.create(props(name="w2", adopt=True))
+
+
+def test_a_preview_of_an_adoption_tells_what_will_change(monkeypatch: pytest.MonkeyPatch):
+    told: list[str] = []
+    monkeypatch.setattr(resource, "tell", lambda message, **_: told.append(message))
+    device = FakeDevice()
+    device.objects["w1"] = {"name": "w1", "size": 1, "tags": ["a", "b"], "owner": None}
+    p = WidgetProvider(device)
+    p.check({}, props(adopt=True))
+    assert told == ["lb.example: adopting widget w1: size: 1 -> 3; owner: (none) -> " + OWNER]
+    assert device.writes == []
+    told.clear()
+    p.check({}, props(name="w7", adopt=True))
+    assert told == ["lb.example: widget w7 is not there to adopt; it will be created"]
+    device.objects["w3"] = {"name": "w3", "size": 1, "tags": [], "owner": "someone"}
+    with pytest.raises(OwnershipError):
+        p.check({}, props(name="w3", adopt=True))
 
 
 def test_read_reports_drift_and_a_vanished_object():
@@ -206,18 +371,21 @@ def test_an_object_missing_after_its_write_is_a_device_state_error_naming_device
         def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
             return None
 
-    with pytest.raises(DeviceStateError, match=r"^lb.example: widget w1 is missing right after") as raised:
-        Vanishing(FakeDevice()).create(props())
-    assert isinstance(raised.value, ProviderError)
+    device = FakeDevice()
+    device.objects["w1"] = {"name": "w1", "size": 1, "tags": [], "owner": OWNER}
+    with pytest.raises(DeviceStateError, match=r"^lb.example: widget w1 is said to exist but cannot be read"):
+        Vanishing(device).create(props())
+    with pytest.raises(ProviderError):
+        Vanishing(device).create(props())
 
 
-def test_update_after_a_lost_write_writes_nothing_but_moves_the_revision():
+def test_update_after_a_lost_write_writes_the_same_value_again_and_moves_the_revision():
     device = FakeDevice()
     p = WidgetProvider(device)
     outs = p.create(props()).outs
     device.objects["w1"]["size"] = 4  # the earlier run's write reached the device; its answer did not
     updated = p.update("w1", outs, props(size=4))
-    assert device.writes == [("create", "w1")]
+    assert device.writes == [("create", "w1"), ("update", "size")]  # no read: the value is sent again
     assert updated.outs["revision"] != outs["revision"]
     again = p.update("w1", updated.outs, props(size=4))
     assert again.outs["revision"] == updated.outs["revision"]
