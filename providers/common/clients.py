@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, Generic, Protocol, TypeVar
 
 from providers.common.errors import ApplianceError
+from providers.common.retry import is_transient
 
 
 class Closable(Protocol):
@@ -72,9 +73,10 @@ def new_run() -> None:
 class LoginFailures:
     """The last failed login of a client, remembered for ``memory_s``.
 
-    Resources run concurrently: once a login has failed, the others waiting for it get the same answer
-    for a while instead of each trying again (and risking an account lockout). Callers hold their
-    client's lock around ``login``.
+    Resources run concurrently: once a login has been refused, the others waiting for it get the same
+    answer for a while instead of each trying again (and risking an account lockout). A transient failure
+    (busy, no answer) is not remembered. Callers hold their client's lock around ``login`` and retry
+    transient failures inside it (providers.common.retry.with_retries).
     """
 
     def __init__(self, memory_s: float = 60.0) -> None:
@@ -87,7 +89,10 @@ class LoginFailures:
         try:
             do_login()
         except ApplianceError as exc:
-            self._last = (time.monotonic(), exc)
+            # A refusal is remembered (trying again risks a lockout); a device that was only busy or
+            # unreachable, after the caller's own retries, is not: the next resource tries afresh.
+            if not is_transient(exc):
+                self._last = (time.monotonic(), exc)
             raise
         self._last = None
 

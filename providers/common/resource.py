@@ -50,7 +50,7 @@ from providers.common.device import ConfiguredProvider, Device
 from providers.common.diagnostics import tell
 from providers.common.errors import ApplianceError, DeviceStateError, OwnershipError
 from providers.common.fields import FieldMap
-from providers.common.retry import Attempts, is_transient
+from providers.common.retry import Attempts, is_transient, with_retries
 
 PROVIDER_KEY = "__provider"
 CONNECTION_KEYS = ("device", "owner")
@@ -319,7 +319,7 @@ class ApplianceObjectProvider(ConfiguredProvider):
         self._require_owner(device, props, current, "delete")
         self.delete_object(client, props)
         if self.saves_after_delete:
-            SAVES_AFTER_DELETE.after_change(device.url, lambda: client.persist(device))
+            SAVES_AFTER_DELETE.after_change(device.url, lambda: with_retries(lambda: client.persist(device)))
 
     # -- helpers -----------------------------------------------------------------------------------
     def _changed(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from pulumi.dynamic import (
 
 from providers.common.device import ConfiguredProvider, Device
 from providers.common.resource import plain
+from providers.common.retry import with_retries
 
 
 class DeviceSaveProvider(ConfiguredProvider):
@@ -42,7 +43,10 @@ class DeviceSaveProvider(ConfiguredProvider):
     def _save(self, props: dict[str, Any]) -> dict[str, Any]:
         props = plain(props)
         device = Device.from_props(props)
-        self.client(device).persist(device)
+        client = self.client(device)
+        # saving (and syncing) the same configuration twice is harmless: sent again after a busy answer or
+        # a lost one (docs/pulumi-engine.md#retries-inside-the-run)
+        with_retries(lambda: client.persist(device))
         return props
 
     def create(self, props: dict[str, Any]) -> CreateResult:
