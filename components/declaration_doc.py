@@ -39,7 +39,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from components import declaration, registry
-from components.declaration_prose import PROSE
+from components.declaration_prose import CONFIG_KEYS, PROSE
 from providers.f5.client import OBJECT_NAME_RE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -393,6 +393,12 @@ def render_markdown(rows: Sequence[Row] | None = None) -> str:
         if lines:
             out += ["", *lines]
         out.append("")
+    if CONFIG_KEYS:
+        out += ["## Other stack config keys", ""]
+        out.append("Keys of a stack file besides `aovpn:clusters` that the project reads; none declares a cluster.")
+        out.append("")
+        for key, prose in CONFIG_KEYS.items():
+            out += [f"### {key}", "", prose.what, ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -214,6 +214,35 @@ PROSE: dict[str, Prose] = {
         f5="""After `save sys config`, the `<cluster>-config-save` resource runs `config-sync to-group
         <deviceGroup>` whenever an object of the cluster was written.""",
     ),
+    "loadBalancer.adopt": _p(
+        """Existing objects (a cluster built by hand) the first `up` takes over instead of creating new ones:
+        role -> the object's name on the appliance (`./run audit --write-declaration` fills it in). The
+        preview says, per adopted object, what will change on it; `up` writes only those changes and the
+        ownership marker, deletes nothing and keeps the object's name. An object marked by another stack is
+        refused. An unknown role, a built-in, or one object named for two roles is refused at preview. Keep
+        the entries after the first `up`: removing one replaces that object with one of the derived name.""",
+        vendors=("citrix", "f5", "kemp"),
+        kemp="""Roles: `virtual:ikev2-500`, `virtual:ikev2-4500`, with SSTP `virtual:sstp`; the name is the
+        virtual service's Service Name as the WUI shows it (`AOVPN_IKE`); the service is the one on the
+        declared address and port. Its real servers and port following are taken over with it; an offloaded
+        SSTP certificate is installed again under the project's name. Two roles naming one name are refused
+        (rename one service first).""",
+        f5="""Roles: `node:<nodes[].name>`, `pool:ikev2-500`, `pool:ikev2-4500`, `virtual:ikev2-500`,
+        `virtual:ikev2-4500`, `persistence:ikev2`; with SSTP `monitor:sstp`, `pool:sstp`,
+        `persistence:sstp-ssl`, `persistence:sstp-srcaddr`, `virtual:sstp`, and `profile:sstp-clientssl`
+        with TLS offload. Names are BIG-IP object names of `loadBalancer.partition` (`AOVPN_IKE` or
+        `/Common/AOVPN_IKE`; a node the GUI named by its address, `198.51.100.21`); pool members follow
+        the adopted node names.""",
+        citrix="""Roles: `node:<nodes[].name>` (a server; one the GUI named by its address, `10.10.0.12`),
+        `pool:ikev2-500`, `pool:ikev2-4500` (UDP service groups), `virtual:ikev2-500`, `virtual:ikev2-4500`
+        (UDP vservers), `monitor:ikev2` (PING), `persistence:ikev2` (persistency group); with SSTP
+        `pool:sstp`, `virtual:sstp`, `monitor:sstp` (HTTP). Names as the ADC has them (letters, digits,
+        `_ # . space : @ = -`, at most 127); an adopted object must be of the type its role needs. Member,
+        monitor and persistency-group bindings are taken over with the objects they hang from; a comment a
+        person wrote on a server, service group or vserver is replaced by the marker (the preview shows
+        it); an offloaded SSTP certificate cannot be adopted (the ADC refuses its content under a second
+        certkey name).""",
+    ),
     # --- IPsec -----------------------------------------------------------------------------------------
     "ipsec": _p(
         """The IKEv2 custom IPsec policy of the RRAS nodes: a `preset` whose values every field declared
@@ -458,5 +487,21 @@ PROSE: dict[str, Prose] = {
         silently at some later restart (clients with the AES profile then fail with 13868).""",
         nodes="""keep: nothing written, a warning per node; revert: `Set-VpnServerConfiguration
         -RevertToDefault`, the project's registry values removed, RemoteAccess (and IKEEXT) restarted.""",
+    ),
+}
+
+#: Stack config keys besides ``aovpn:clusters`` that the project reads (none is a cluster field), for an
+#: "Other keys" section of the reference (components/declaration_doc.py does not render it yet).
+CONFIG_KEYS: dict[str, Prose] = {
+    "aovpn:audit": _p(
+        """Where `./run audit --stack NAME` looks when the stack declares no cluster yet (a cluster built by
+        hand): `loadBalancer` (`kind`, `url`, `user`, `passwordSecret`, `caBundle`, as in a cluster, validated
+        with the same vendor model) and, optionally, `nodes`: a list of `{address, name, management}` with
+        `management` as `nodes[].management`. The audit reads the load balancer and those nodes (nothing is
+        written), reports every pitfall it finds with its evidence, symptom and fix, and with
+        `--write-declaration FILE` writes the `aovpn:clusters` entry of what it found, with the fixes applied
+        and `loadBalancer.adopt` naming the existing objects. Nodes found behind the virtual address without
+        an entry are listed as not audited. `pulumi preview` and `up` ignore this key (a stack with only
+        `aovpn:audit` declares no cluster).""",
     ),
 }

@@ -11,6 +11,16 @@ with source-address affinity as fallback; a monitor that checks the SSTP listene
 SSTP URI answered 401), over HTTPS without offload and over HTTP on port 80 with TLS offload. With
 offload the public certificate and key (from secret config) are installed and a client-ssl profile
 terminates TLS; with re-encryption /Common/serverssl carries it on to the nodes on 443.
+
+Adoption (issue 14, docs/f5.md#adopting-a-hand-built-cluster): ``loadBalancer.adopt`` maps the role of an
+object the project builds (``ADOPT_ROLES``: ``virtual:ikev2-500``, ``pool:sstp``, ``node:<node name>``...)
+to the name of an existing object built by hand. That object is used under its own name instead of the
+derived one, and its inputs carry ``"adopt": True``: the provider base reads it at preview and says what
+will change on it, and the first ``up`` takes it over (only the differences and the ownership marker are
+written; nothing is deleted or recreated). Pulumi's ``import`` is not used: a dynamic provider's Read gets
+no ``__provider`` on import (pulumi/pulumi#16175) and an import whose inputs differ from the object fails
+the update. Keep the entries after the first ``up``: the name is the object's identity, and dropping one
+means the derived name, i.e. a new object in place of the adopted one.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import re
 from collections.abc import Sequence
 
 import pulumi
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from components.declaration import Cluster, LoadBalancer, Str
 from components.naming import device_object, resource_name
@@ -35,6 +45,7 @@ from components.vendor import Built, LoadBalancerVendor, Objects, device_setting
 from providers.common.device import DeviceSettings
 from providers.f5.client import OBJECT_NAME_RE
 from providers.f5.resources import (
+    AdoptedName,
     F5Certificate,
     F5ClientSslProfile,
     F5ConfigSave,
@@ -60,6 +71,75 @@ TCP_PROFILE = "/Common/tcp"
 CLIENTSSL_PARENT = "/Common/clientssl"
 SERVERSSL_PROFILE = "/Common/serverssl"
 
+#: A BIG-IP object name as ``loadBalancer.adopt`` takes it: one name (a node the GUI made may be named by
+#: its address, IPv6 included), optionally ``/<partition>/`` first; nothing a URL or tmsh could read as more.
+ADOPT_NAME_RE = re.compile(
+    r"^(?:/(?P<partition>[A-Za-z][A-Za-z0-9_.-]{0,63})/)?(?P<name>[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254})$"
+)
+#: BIG-IP's built-in objects by the kind of role (docs/f5.md#built-in-parents): the project makes its own
+#: objects from them and never takes one over.
+BUILT_IN = {
+    "persistence": {"source_addr", "ssl"},
+    "monitor": {"http", "https", "gateway_icmp"},
+    "profile": {"clientssl", "serverssl"},
+}
+
+
+def adopt_roles(cluster: Cluster) -> list[str]:
+    """The ``loadBalancer.adopt`` keys of this cluster: one per object the project builds for it (the
+    certificate is named by its fingerprint and is never adopted). A node's role is ``node:<its name>`` or
+    ``node:<its address>`` (what the audit writes, ops/audit/f5.py: it knows addresses, not names)."""
+    roles = [f"node:{n.name}" for n in cluster.nodes] + [f"node:{n.address}" for n in cluster.nodes]
+    if "ikev2" in cluster.protocols:
+        roles += [f"{kind}:ikev2-{port}" for kind in ("pool", "virtual") for port in IKEV2_PORTS]
+        roles.append("persistence:ikev2")
+    if "sstp" in cluster.protocols:
+        roles += [
+            "monitor:sstp",
+            "pool:sstp",
+            "persistence:sstp-ssl",
+            "persistence:sstp-srcaddr",
+            "virtual:sstp",
+        ]
+        if cluster.sstp.tls_offload is not None:
+            roles.append("profile:sstp-clientssl")
+    return roles
+
+
+def check(cluster: Cluster) -> list[str]:
+    """``loadBalancer.adopt`` problems, refused at preview: unknown roles, built-ins, one object for two."""
+    lb = _declared(cluster)
+    where = f"cluster {cluster.name!r}: loadBalancer.adopt"
+    allowed = adopt_roles(cluster)
+    problems: list[str] = []
+    unknown = sorted(set(lb.adopt) - set(allowed))
+    if unknown:
+        problems.append(
+            f"{where}: unknown role {', '.join(map(repr, unknown))}: not an object this cluster builds; its "
+            f"roles are {', '.join(allowed)}"
+        )
+    for node in cluster.nodes:
+        if f"node:{node.name}" in lb.adopt and f"node:{node.address}" in lb.adopt:
+            problems.append(
+                f"{where}: node:{node.name} and node:{node.address} both name node {node.name}'s object; "
+                "keep one of them"
+            )
+    seen: dict[tuple[str, str], str] = {}
+    for role, name in sorted(lb.adopt.items()):
+        kind = role.split(":", 1)[0]
+        if role in allowed and name in BUILT_IN.get(kind, set()) and lb.partition == "Common":
+            problems.append(
+                f"{where}.{role}: /Common/{name} is a BIG-IP built-in; the project makes its own {kind} "
+                "from it and never changes a built-in: leave this role out"
+            )
+        other = seen.setdefault((kind, name), role)
+        if other != role:
+            problems.append(
+                f"{where}: {other} and {role} both name {kind} {name!r}; the project needs two objects "
+                f"there (leave one of them out and the project creates it)"
+            )
+    return problems
+
 
 class BigIpLoadBalancer(LoadBalancer):
     """``loadBalancer`` of ``kind: f5``: the common fields, the BIG-IP's user-name syntax, the partition the
@@ -72,6 +152,8 @@ class BigIpLoadBalancer(LoadBalancer):
 
     partition: Str = "Common"
     device_group: Str | None = None
+    #: Existing objects to take over, by role (``adopt_roles``): role -> the object's name on the device.
+    adopt: dict[str, str] = Field(default_factory=dict, alias="adopt")
 
     @field_validator("partition", "device_group")
     @classmethod
@@ -83,6 +165,50 @@ class BigIpLoadBalancer(LoadBalancer):
                 "docs/f5.md#names-the-big-ip-accepts)"
             )
         return v
+
+    @field_validator("adopt")
+    @classmethod
+    def _adopt(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        partition = info.data.get("partition", "Common")
+        names: dict[str, str] = {}
+        for role, given in v.items():
+            found = ADOPT_NAME_RE.match(given.strip())
+            if not found:
+                raise ValueError(
+                    f"{role}: {given!r} is not a name a BIG-IP object can have (letters, digits and _ . : -, "
+                    "optionally /<partition>/ first; no spaces, '/', '~' or '%')"
+                )
+            if found["partition"] and found["partition"] != partition:
+                raise ValueError(
+                    f"{role}: {given!r} is in partition {found['partition']}, but the cluster's objects are "
+                    f"in {partition} (loadBalancer.partition): adopt only objects of that partition"
+                )
+            names[role] = found["name"]
+        return names
+
+
+class _Names:
+    """The device name of each object: the adopted one (``loadBalancer.adopt``) or the derived one."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.adopted = dict(_declared(cluster).adopt)
+        for node in cluster.nodes:  # a node adopted by its address: by its name from here on
+            by_address = self.adopted.pop(f"node:{node.address}", None)
+            if by_address is not None:
+                self.adopted.setdefault(f"node:{node.name}", by_address)
+
+    def of(self, role: str, *parts: str | int) -> str:
+        return self.adopted.get(role) or device_object(self.cluster.name, *parts)
+
+    def node(self, node: str) -> str:
+        return self.of(f"node:{node}", node)
+
+    def name(self, role: str, *parts: str | int) -> AdoptedName:
+        """The ``name`` input, and ``adopt`` when the declaration names an existing object for the role."""
+        if role in self.adopted:
+            return {"name": self.adopted[role], "adopt": True}
+        return {"name": device_object(self.cluster.name, *parts)}
 
 
 def _ids(resources: Sequence[pulumi.CustomResource]) -> list[pulumi.Output[str]]:
@@ -111,6 +237,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
     partition = lb.partition
     device = _device(lb)
     base: F5Inputs = {"device": device, "partition": partition, "owner": owner}
+    named = _Names(cluster)
     child = pulumi.ResourceOptions(parent=parent)
     made: Objects = {
         role: []
@@ -122,7 +249,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
         nodes.append(
             F5Node(
                 resource_name(cluster.name, "node", node.name),
-                {**base, "name": device_object(cluster.name, node.name), "address": node.address},
+                {**base, **named.name(f"node:{node.name}", node.name), "address": node.address},
                 child,
             )
         )
@@ -133,7 +260,7 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
             resource_name(cluster.name, "persistence", "ikev2"),
             {
                 **base,
-                "name": device_object(cluster.name, "ikev2", "srcaddr"),
+                **named.name("persistence:ikev2", "ikev2", "srcaddr"),
                 "timeout": cluster.persistence_timeout,
                 "match_across_services": True,
                 "defaults_from": SOURCE_ADDR_PARENT,
@@ -143,13 +270,13 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
         made["persistence"].append(persistence)
         snat = "none" if cluster.client_address == "preserved" else "automap"
         for port in IKEV2_PORTS:
-            members = sorted(f"{device_object(cluster.name, n.name)}:{port}" for n in cluster.nodes)
-            pool_name = device_object(cluster.name, "ikev2", port)
+            members = sorted(f"{named.node(n.name)}:{port}" for n in cluster.nodes)
+            pool_name = named.of(f"pool:ikev2-{port}", "ikev2", port)
             pool = F5Pool(
                 resource_name(cluster.name, "pool", "ikev2", port),
                 {
                     **base,
-                    "name": pool_name,
+                    **named.name(f"pool:ikev2-{port}", "ikev2", port),
                     "load_balancing_mode": LB_MODES[cluster.load_balancing_method],
                     "monitor": GATEWAY_ICMP,
                     "members": members,
@@ -162,21 +289,21 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
                 resource_name(cluster.name, "virtual", "ikev2", port),
                 {
                     **base,
-                    "name": device_object(cluster.name, "ikev2", port, "vs"),
+                    **named.name(f"virtual:ikev2-{port}", "ikev2", port, "vs"),
                     "destination_address": cluster.virtual_address,
                     "port": port,
                     "ip_protocol": "udp",
                     "pool": full_path(partition, pool_name),
                     "profiles": [{"name": UDP_PROFILE, "context": "all"}],
                     "source_address_translation": snat,
-                    "persistence": full_path(partition, device_object(cluster.name, "ikev2", "srcaddr")),
+                    "persistence": full_path(partition, named.of("persistence:ikev2", "ikev2", "srcaddr")),
                     "fallback_persistence": "",
                     "parents": _ids([pool, persistence]),
                 },
                 pulumi.ResourceOptions(parent=parent, depends_on=[pool, persistence]),
             )
             made["virtuals"].append(virtual)
-    sha256 = _sstp(cluster, base, parent, nodes, made) if "sstp" in cluster.protocols else None
+    sha256 = _sstp(cluster, base, parent, nodes, made, named) if "sstp" in cluster.protocols else None
     made["config_save"] = [config_save(F5ConfigSave, cluster.name, device, made, parent)]
     return Built(made, sstp_certificate_sha256=sha256)
 
@@ -187,6 +314,7 @@ def _sstp(
     parent: pulumi.Resource,
     nodes: list[F5Node],
     made: Objects,
+    named: _Names,
 ) -> pulumi.Output[str] | None:
     """The SSTP objects; returns the offloaded certificate's SHA-256 hash, if any."""
     partition = base["partition"]
@@ -200,12 +328,12 @@ def _sstp(
     # to it, and deletes the old one after the program (no window without monitoring, no "in use" error).
     monitor_type = "http" if plain_http else "https"
     monitor_cls = F5HttpMonitor if plain_http else F5HttpsMonitor
-    monitor_name = device_object(cluster.name, "sstp", monitor_type)
+    monitor_name = named.of("monitor:sstp", "sstp", monitor_type)
     monitor = monitor_cls(
         resource_name(cluster.name, "monitor", "sstp", monitor_type),
         {
             **base,
-            "name": monitor_name,
+            **named.name("monitor:sstp", "sstp", monitor_type),
             "defaults_from": f"/Common/{monitor_type}",
             # BIG-IP send strings carry literal \r\n escapes (docs/f5.md#monitors).
             "send": f"HEAD {SSTP_URI} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: Close\\r\\n\\r\\n",
@@ -217,15 +345,15 @@ def _sstp(
     )
     made["monitors"].append(monitor)
 
-    pool_name = device_object(cluster.name, "sstp")
+    pool_name = named.of("pool:sstp", "sstp")
     pool = F5Pool(
         resource_name(cluster.name, "pool", "sstp"),
         {
             **base,
-            "name": pool_name,
+            **named.name("pool:sstp", "sstp"),
             "load_balancing_mode": LB_MODES[cluster.load_balancing_method],
             "monitor": full_path(partition, monitor_name),
-            "members": sorted(f"{device_object(cluster.name, n.name)}:{node_port}" for n in cluster.nodes),
+            "members": sorted(f"{named.node(n.name)}:{node_port}" for n in cluster.nodes),
             "parents": _ids([*nodes, monitor]),
         },
         pulumi.ResourceOptions(parent=parent, depends_on=[*nodes, monitor]),
@@ -236,7 +364,7 @@ def _sstp(
         resource_name(cluster.name, "persistence", "sstp-ssl"),
         {
             **base,
-            "name": device_object(cluster.name, "sstp", "ssl"),
+            **named.name("persistence:sstp-ssl", "sstp", "ssl"),
             "timeout": cluster.persistence_timeout,
             "match_across_services": False,
             "defaults_from": SSL_PERSIST_PARENT,
@@ -247,7 +375,7 @@ def _sstp(
         resource_name(cluster.name, "persistence", "sstp-srcaddr"),
         {
             **base,
-            "name": device_object(cluster.name, "sstp", "srcaddr"),
+            **named.name("persistence:sstp-srcaddr", "sstp", "srcaddr"),
             "timeout": cluster.persistence_timeout,
             "match_across_services": False,
             "defaults_from": SOURCE_ADDR_PARENT,
@@ -276,7 +404,7 @@ def _sstp(
             resource_name(cluster.name, "profile", "sstp-clientssl"),
             {
                 **base,
-                "name": device_object(cluster.name, "sstp", "clientssl"),
+                **named.name("profile:sstp-clientssl", "sstp", "clientssl"),
                 "defaults_from": CLIENTSSL_PARENT,
                 "certificate": cert.certificate,
                 "key": cert.key,
@@ -285,7 +413,7 @@ def _sstp(
         )
         made["profiles"].append(clientssl)
         depends.append(clientssl)
-        clientssl_path = full_path(partition, device_object(cluster.name, "sstp", "clientssl"))
+        clientssl_path = full_path(partition, named.of("profile:sstp-clientssl", "sstp", "clientssl"))
         profiles.append({"name": clientssl_path, "context": "clientside"})
         if offload.reencrypt:
             profiles.append({"name": SERVERSSL_PROFILE, "context": "serverside"})
@@ -293,15 +421,17 @@ def _sstp(
         resource_name(cluster.name, "virtual", "sstp"),
         {
             **base,
-            "name": device_object(cluster.name, "sstp", cluster.sstp.port, "vs"),
+            **named.name("virtual:sstp", "sstp", cluster.sstp.port, "vs"),
             "destination_address": cluster.virtual_address,
             "port": cluster.sstp.port,
             "ip_protocol": "tcp",
             "pool": full_path(partition, pool_name),
             "profiles": sorted(profiles, key=lambda p: p["name"]),
             "source_address_translation": "none" if cluster.client_address == "preserved" else "automap",
-            "persistence": full_path(partition, device_object(cluster.name, "sstp", "ssl")),
-            "fallback_persistence": full_path(partition, device_object(cluster.name, "sstp", "srcaddr")),
+            "persistence": full_path(partition, named.of("persistence:sstp-ssl", "sstp", "ssl")),
+            "fallback_persistence": full_path(
+                partition, named.of("persistence:sstp-srcaddr", "sstp", "srcaddr")
+            ),
             "parents": _ids(depends),
         },
         pulumi.ResourceOptions(parent=parent, depends_on=depends),
@@ -314,12 +444,13 @@ def drain_targets(cluster: Cluster) -> dict[str, F5DrainSpec]:
     """Per RRAS node: what to disable on the BIG-IP to drain it (its members in every pool)."""
     lb = _declared(cluster)
     device = _device(lb)
+    named = _Names(cluster)
     sstp_port = sstp_node_port(cluster)
     pools: list[tuple[str, int]] = []
     if "ikev2" in cluster.protocols:
-        pools += [(device_object(cluster.name, "ikev2", port), port) for port in IKEV2_PORTS]
+        pools += [(named.of(f"pool:ikev2-{port}", "ikev2", port), port) for port in IKEV2_PORTS]
     if "sstp" in cluster.protocols:
-        pools.append((device_object(cluster.name, "sstp"), sstp_port))
+        pools.append((named.of("pool:sstp", "sstp"), sstp_port))
     return {
         node.name: {
             "kind": BigIp.kind,
@@ -328,7 +459,7 @@ def drain_targets(cluster: Cluster) -> dict[str, F5DrainSpec]:
                 {
                     "partition": lb.partition,
                     "pool": pool,
-                    "member": f"{device_object(cluster.name, node.name)}:{port}",
+                    "member": f"{named.node(node.name)}:{port}",
                 }
                 for pool, port in pools
             ],
@@ -345,3 +476,6 @@ class BigIp(LoadBalancerVendor):
     declaration = BigIpLoadBalancer
     build = staticmethod(build)
     drain_targets = staticmethod(drain_targets)
+
+    def check(self, cluster: Cluster) -> list[str]:
+        return check(cluster)

@@ -56,6 +56,14 @@ PROVIDER_KEY = "__provider"
 CONNECTION_KEYS = ("device", "owner")
 #: The input that says the declaration names this object as an existing one to take over.
 ADOPT_KEY = "adopt"
+#: How every ownership marker begins (components/naming.py, owner_marker); any other text in the field
+#: that carries the marker (a description a person wrote) is not a claim by another stack.
+MARKER_PREFIX = "aovpn-iac:"
+
+
+def is_marker(value: Any) -> bool:
+    """Whether ``value`` (an object's owner field as read) is some stack's ownership marker."""
+    return isinstance(value, str) and value.strip().startswith(MARKER_PREFIX)
 
 
 def plain(value: Any) -> Any:
@@ -143,7 +151,7 @@ class ApplianceObjectProvider(ConfiguredProvider):
             return
         if current.get("owner") == props["owner"]:
             return
-        if current.get("owner"):
+        if is_marker(current.get("owner")):
             self._require_owner(device, props, current, "adopt")
         changes = self.describe_changes(props, current)
         tell(f"{device.host}: adopting {label}: " + ("; ".join(changes) if changes else "no change"))
@@ -263,7 +271,7 @@ class ApplianceObjectProvider(ConfiguredProvider):
     ) -> dict[str, Any]:
         """An existing object becomes this resource: ours by its marker, or unmarked and adopted on
         purpose."""
-        if not (adopting and not current.get("owner")):
+        if not (adopting and not is_marker(current.get("owner"))):
             self._require_owner(Device.from_props(props), props, current, "adopt")
         changed = self._changed(props, current)
         if changed:
@@ -301,7 +309,7 @@ class ApplianceObjectProvider(ConfiguredProvider):
             return {**current, **changed}
 
     def _require_owner_or_adopting(self, props: dict[str, Any], found: dict[str, Any]) -> None:
-        if found.get("owner") and found.get("owner") != props["owner"]:
+        if is_marker(found.get("owner")) and found.get("owner") != props["owner"]:
             self._require_owner(Device.from_props(props), props, found, "update")
 
     def _known_state(self, olds: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ this one is built on (it is replaced with them: providers/common/resource.py, ``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 
@@ -34,6 +34,16 @@ Parents = Sequence[pulumi.Input[str]]
 
 class F5Inputs(ObjectInputs):
     partition: str
+    #: The declaration's ``loadBalancer.adopt`` names this existing object: take it over (providers/common/
+    #: resource.py, ``ADOPT_KEY``).
+    adopt: NotRequired[bool]
+
+
+class AdoptedName(TypedDict):
+    """An object's ``name`` input, with ``adopt`` when it is an existing object to take over."""
+
+    name: str
+    adopt: NotRequired[bool]
 
 
 class NodeInputs(F5Inputs):

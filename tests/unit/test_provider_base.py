@@ -264,6 +264,13 @@ def test_adopt_takes_over_an_unmarked_object_writing_only_the_differences_and_th
     device.objects["w2"] = {"name": "w2", "size": 1, "tags": [], "owner": "aovpn-iac:aovpn/other"}
     with pytest.raises(OwnershipError, match="marked 'aovpn-iac:aovpn/other'"):
         p.create(props(name="w2", adopt=True))
+    # a note a person wrote in the marker's field is no claim: adopting replaces it with the marker
+    device.objects["w4"] = {"name": "w4", "size": 3, "tags": ["a", "b"], "owner": "IKE VIP"}
+    p.create(props(name="w4", adopt=True))
+    assert device.objects["w4"]["owner"] == OWNER
+    device.objects["w5"] = {"name": "w5", "size": 3, "tags": ["a", "b"], "owner": "IKE VIP"}
+    with pytest.raises(OwnershipError, match="marked 'IKE VIP'"):
+        p.create(props(name="w5"))  # not declared as adopted: refused as before
 
 
 def test_a_preview_of_an_adoption_tells_what_will_change(monkeypatch: pytest.MonkeyPatch):
@@ -278,7 +285,7 @@ def test_a_preview_of_an_adoption_tells_what_will_change(monkeypatch: pytest.Mon
     told.clear()
     p.check({}, props(name="w7", adopt=True))
     assert told == ["lb.example: widget w7 is not there to adopt; it will be created"]
-    device.objects["w3"] = {"name": "w3", "size": 1, "tags": [], "owner": "someone"}
+    device.objects["w3"] = {"name": "w3", "size": 1, "tags": [], "owner": "aovpn-iac:aovpn/someone"}
     with pytest.raises(OwnershipError):
         p.check({}, props(name="w3", adopt=True))
 
