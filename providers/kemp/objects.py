@@ -6,6 +6,10 @@ carries this stack's ownership marker in its ``NickName`` (``<object name> <mark
 description field). Real servers and port following have no text field of their own: they are owned through
 the virtual service they belong to.
 
+Reads come from the run's one ``listvs`` (services with their real servers) and from the answers of the run's
+own writes (providers/kemp/client.py, docs/kemp.md#request-economy): a create sends one write and takes its
+outputs from the answer; a real server or port following finds its service's marker and ``Index`` there.
+
 Each type's name map (providers.common.fields) turns the ``showvs``/``showrs`` fields into the input shape and
 the inputs into ``addvs``/``modvs``/``addrs``/``modrs`` parameters (names are case-insensitive on the wire).
 Read-back normalisation (docs/kemp.md#values-and-defaults): booleans arrive as Y/N, numbers as text, absent
@@ -17,7 +21,7 @@ from typing import Any, ClassVar
 
 from providers.common.certificates import FingerprintNamedCertificate
 from providers.common.device import Device
-from providers.common.errors import DeviceStateError, OwnershipError, ProviderError
+from providers.common.errors import ApplianceError, DeviceStateError, OwnershipError, ProviderError
 from providers.common.fields import (
     FROM_INPUTS,
     Field,
@@ -29,11 +33,15 @@ from providers.common.fields import (
     is_yes,
     lower,
 )
-from providers.common.resource import ApplianceObjectProvider
-from providers.kemp.client import KempClient, client_for, fields
+from providers.common.resource import ADOPT_KEY, ApplianceObjectProvider
+from providers.common.retry import with_retries
+from providers.kemp.client import KempClient, client_for, fields, vs_key
 from providers.kemp.permissions import ALL, OBJECT_PERMISSIONS, MissingPermission
 
 NOT_OURS = "not ours"
+#: How every ownership marker begins (components.naming.owner_marker); the NickName's last word is a marker
+#: only when it begins so: a name a person gave may have spaces of its own ("AOVPN IKE").
+MARKER_PREFIX = "aovpn-iac:"
 
 
 def vs_params(vs: dict[str, Any]) -> dict[str, Any]:
@@ -45,11 +53,14 @@ def vs_label(vs: dict[str, Any]) -> str:
 
 
 def nickname_owner(nickname: str | None) -> tuple[str | None, str | None]:
-    """``vpn-lab_ikev2_500 aovpn-iac:aovpn/prod`` -> (name, marker)."""
+    """``vpn-lab_ikev2_500 aovpn-iac:aovpn/prod`` -> (name, marker); ``AOVPN IKE`` (a service a person
+    named, with no marker) -> (``AOVPN IKE``, None)."""
     if not nickname:
         return None, None
-    name, _, marker = nickname.partition(" ")
-    return name, marker or None
+    name, _, marker = nickname.rpartition(" ")
+    if name and marker.startswith(MARKER_PREFIX):
+        return name, marker
+    return nickname, None
 
 
 class KempProvider(ApplianceObjectProvider):
@@ -75,9 +86,47 @@ class KempProvider(ApplianceObjectProvider):
             obj = self.object_type
         raise MissingPermission(device=device.host, obj=obj, user=device.user, permission=needed, has=has)
 
-    def show_vs(self, client: KempClient, vs: dict[str, Any]) -> dict[str, str] | None:
-        data = client.command("showvs", vs_params(vs), what=vs_label(vs), ok_missing=True)
-        return None if data is None else fields(data)
+    def already_exists(self, exc: ApplianceError) -> bool:
+        """``addvs`` / ``addrs`` of a service or real server that is there: 422 "... already exists"
+        (the text is unconfirmed, docs/kemp.md#unconfirmed-behaviour; older firmware answers HTTP 200 with
+        the error element, docs/kemp.md#request-economy)."""
+        return exc.status in (200, 422) and "already exist" in exc.vendor_message.lower()
+
+    def describe_changes(self, props: dict[str, Any], current: dict[str, Any]) -> list[str]:
+        """What adoption changes, as ``showvs`` spells it (``Transparent: N -> Y``), once per attribute (the
+        name and the marker are both the ``NickName``). A real server's or port following's marker is its
+        virtual service's: not a change of its own."""
+        found_props = {**current, "owner": current.get("owner") or ""}
+        lines: list[str] = []
+        for key in self._changed(props, current):
+            if key not in self.fields.keys:
+                continue
+            declared = self.fields.body(props, [key])
+            found = self.fields.body(found_props, [key])
+            for attribute, value in declared.items():
+                line = f"{attribute}: {_shown(found.get(attribute))} -> {_shown(value)}"
+                if line not in lines:
+                    lines.append(line)
+        return lines
+
+    def fetch_fresh(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+        """Past the run's listings (``KempClient.forget_listing``): what this run's own writes were answered
+        with stays, so reading a port following's two services before setting it costs nothing."""
+        client.forget_listing()
+        return self.fetch(client, props)
+
+    def show_vs(self, client: KempClient, vs: dict[str, Any]) -> dict[str, Any] | None:
+        """The virtual service's fields (its real servers' under ``Rs``) from this run's reads: one
+        ``listvs`` per run, kept current by the run's own writes (providers/kemp/client.py)."""
+        return client.virtual_service(vs["address"], vs["port"], vs["protocol"], what=vs_label(vs))
+
+
+def _shown(value: Any) -> str:
+    """A value as the LoadMaster shows it: Y/N booleans, "(none)" for an absent one."""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    text = str(value).strip() if value is not None else ""
+    return text or "(none)"
 
 
 def _flag(key: str, device: str, default: str) -> Field:
@@ -162,8 +211,20 @@ class VirtualServiceProvider(KempProvider):
         vs = self.show_vs(client, props)
         return None if vs is None else self.fields.read(vs, props)
 
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        client.command("addvs", {**vs_params(props), **self.fields.body(props)}, what=self.label(props))
+    def create_object(self, client: Any, props: dict[str, Any]) -> Any:
+        return client.command(
+            "addvs", {**vs_params(props), **self.fields.body(props)}, what=self.label(props)
+        )
+
+    def state_after_create(self, client: Any, props: dict[str, Any], reply: Any) -> dict[str, Any]:
+        """``addvs`` answers the whole service as ``showvs`` shows it (docs/kemp.md#request-economy): the
+        outputs are what the LoadMaster made of the inputs, with no read. An answer that describes another
+        service (reported under concurrent creates) is not trusted: the service is read."""
+        found = fields(reply)
+        answered = vs_key(found.get("VSAddress"), found.get("VSPort"), found.get("Protocol"))
+        if answered != vs_key(props["address"], props["port"], props["protocol"]):
+            return self._fetch_required(client, props)
+        return self.fields.read(found, props)
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
@@ -172,7 +233,10 @@ class VirtualServiceProvider(KempProvider):
         client.command("modvs", params, what=self.label(props))
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
-        client.command("delvs", vs_params(props), what=self.label(props), ok_missing=True)
+        # safe to send again: a service already gone answers "Unknown VS"
+        with_retries(
+            lambda: client.command("delvs", vs_params(props), what=self.label(props), ok_missing=True)
+        )
 
 
 class HealthCheckedVirtualServiceProvider(VirtualServiceProvider):
@@ -234,9 +298,7 @@ class CertificateProvider(FingerprintNamedCertificate, KempProvider):
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         fingerprint = self.recorded_fingerprint(props)
         name = self.device_name(props, fingerprint)
-        data = client.command("listcert", {}, what="certificates")
-        names = {c.findtext("name") for c in data.findall("cert")} if data is not None else set()
-        if name not in names:
+        if name not in client.certificate_names(what="certificates"):
             return None
         return {"prefix": props["prefix"], "name": name, "sha256": fingerprint, "owner": props["owner"]}
 
@@ -248,7 +310,9 @@ class CertificateProvider(FingerprintNamedCertificate, KempProvider):
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         name = self._name(props)
-        client.command("delcert", {"cert": name}, what=f"certificate {name}", ok_missing=True)
+        with_retries(
+            lambda: client.command("delcert", {"cert": name}, what=f"certificate {name}", ok_missing=True)
+        )
 
 
 class VsChildProvider(KempProvider):
@@ -271,9 +335,16 @@ class VsChildProvider(KempProvider):
                 action=f"{action} ({self.label(props)}) on",
             )
 
-    def owner_of(self, client: KempClient, props: dict[str, Any]) -> str:
+    def owner_of(self, client: KempClient, props: dict[str, Any]) -> str | None:
+        """Whose the object is, by its virtual service's marker. A real server or port following on a
+        service that carries no marker, of a cluster whose declaration adopts that service (``adopt``), is
+        unmarked itself: it is taken over with the service (providers/common/resource.py, adoption)."""
         marker = self._marker(client, props)
-        return props["owner"] if marker == props["owner"] else f"through {vs_label(props['vs'])}: {marker}"
+        if marker == props["owner"]:
+            return marker
+        if marker == NOT_OURS and props.get(ADOPT_KEY) is True:
+            return None
+        return f"through {vs_label(props['vs'])}: {marker}"
 
 
 class RealServerProvider(VsChildProvider):
@@ -304,16 +375,25 @@ class RealServerProvider(VsChildProvider):
         return {**vs_params(props["vs"]), "rs": props["address"], "rsport": props["port"]}
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        data = client.command("showrs", self._rs(props), what=self.label(props), ok_missing=True)
-        if data is None:
+        """From its virtual service's ``Rs`` elements (``listvs`` carries them): no ``showrs`` per node."""
+        vs = self.show_vs(client, props["vs"])
+        wanted = (str(props["address"]), str(props["port"]))
+        rs = next((r for r in (vs or {}).get("Rs", []) if (r.get("Addr"), r.get("Port")) == wanted), None)
+        if rs is None:
             return None
-        rs_element = data.find("Rs")
-        rs = fields(rs_element if rs_element is not None else data)
         return {"vs": props["vs"], **self.fields.read(rs, props), "owner": self.owner_of(client, props)}
 
-    def create_object(self, client: Any, props: dict[str, Any]) -> None:
+    def create_object(self, client: Any, props: dict[str, Any]) -> Any:
         self._require_vs_owner(client, props, "add")
-        client.command("addrs", {**self._rs(props), **self.fields.body(props)}, what=self.label(props))
+        return client.command("addrs", {**self._rs(props), **self.fields.body(props)}, what=self.label(props))
+
+    def state_after_create(self, client: Any, props: dict[str, Any], reply: Any) -> dict[str, Any]:
+        """``addrs`` answers the real server (``<Rs>``, docs/kemp.md#request-economy); its service's marker
+        was checked before the write."""
+        element = reply.find("Rs") if reply is not None else None
+        if element is None:
+            return super().state_after_create(client, props, reply)
+        return {**self.fields.read(fields(element), props), "owner": props["owner"]}
 
     def update_object(
         self, client: Any, props: dict[str, Any], changed: dict[str, Any], current: dict[str, Any]
@@ -323,7 +403,10 @@ class RealServerProvider(VsChildProvider):
             client.command("modrs", {**self._rs(props), **params}, what=self.label(props))
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
-        client.command("delrs", self._rs(props), what=self.label(props), ok_missing=True)
+        # safe to send again: a real server already gone answers "Unknown RS" (or its service "Unknown VS")
+        with_retries(
+            lambda: client.command("delrs", self._rs(props), what=self.label(props), ok_missing=True)
+        )
 
 
 class PortFollowProvider(VsChildProvider):
@@ -338,6 +421,8 @@ class PortFollowProvider(VsChildProvider):
     parent_keys = ("vs_id", "follow_id")
     property_keys: ClassVar[tuple[str, ...]] = ()
     delete_before_replace = True
+    #: a ``modvs FollowVSID`` the LoadMaster takes again when it is set: read first
+    reads_before_create = True
 
     def object_id(self, props: dict[str, Any]) -> str:
         return f"{vs_label(props['vs'])} -> {props['follow']['port']}/{props['follow']['protocol']}"
@@ -376,4 +461,6 @@ class PortFollowProvider(VsChildProvider):
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         if self.show_vs(client, props["vs"]) is not None:
-            client.command("modvs", {**vs_params(props["vs"]), "FollowVSID": 0}, what=self.label(props))
+            params = {**vs_params(props["vs"]), "FollowVSID": 0}
+            # the same setting again is harmless (and a service gone since answers "Unknown VS")
+            with_retries(lambda: client.command("modvs", params, what=self.label(props), ok_missing=True))

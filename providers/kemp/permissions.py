@@ -4,7 +4,7 @@ The project's account needs exactly three LoadMaster permissions (docs/kemp.md#l
 README "Least privilege: the automation accounts", "Kemp LoadMaster"): Virtual Services (``vs``: the
 services, their SSL and transparency settings and port following), Real Servers (``real``: the RRAS nodes
 behind them, and draining them) and Certificate Creation (``certs``: the SSTP certificate and key). Reads
-(``showvs``, ``showrs``, ``listcert``) need none.
+(``listvs``, ``showvs``, ``listcert``) need none.
 
 Up front: ``check`` of every LoadMaster provider asks ``usershow`` for its own account, once per device per
 provider process (``ACCOUNTS``), and fails the preview naming the device, the account, the object and the

@@ -24,6 +24,13 @@ from providers.kemp.objects import (
 )
 
 
+class AdoptInputs(TypedDict, total=False):
+    """``adopt: True``: the declaration's ``loadBalancer.adopt`` names the existing object (a virtual service,
+    or one on it) that the create takes over when it carries no marker (providers/common/resource.py)."""
+
+    adopt: bool
+
+
 class VsRef(TypedDict):
     address: str
     port: int
@@ -31,7 +38,7 @@ class VsRef(TypedDict):
     protocol: str
 
 
-class VirtualServiceInputs(ObjectInputs, VsRef):
+class VirtualServiceInputs(ObjectInputs, VsRef, AdoptInputs):
     name: str
     enabled: bool
     transparent: bool
@@ -55,7 +62,7 @@ class SstpVirtualServiceInputs(HealthCheckedVirtualServiceInputs):
     ssl_reencrypt: bool
 
 
-class RealServerInputs(ObjectInputs):
+class RealServerInputs(ObjectInputs, AdoptInputs):
     vs: VsRef
     vs_id: pulumi.Input[str]
     address: str
@@ -64,7 +71,7 @@ class RealServerInputs(ObjectInputs):
     enabled: bool
 
 
-class PortFollowInputs(ObjectInputs):
+class PortFollowInputs(ObjectInputs, AdoptInputs):
     vs: VsRef
     vs_id: pulumi.Input[str]
     follow: VsRef
