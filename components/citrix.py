@@ -18,10 +18,12 @@ the old one goes.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import pulumi
+from pydantic import Field, field_validator
 
-from components.declaration import Cluster, LoadBalancer, Node
+from components.declaration import NODE_NAME_RE, Cluster, LoadBalancer, Node
 from components.naming import device_object, resource_name
 from components.protocols import IKEV2_PORTS, SSTP_HEALTHY_STATUS, SSTP_URI, sstp_node_port
 from components.save import config_save
@@ -52,6 +54,36 @@ LB_METHODS = {"least-connections": "LEASTCONNECTION", "round-robin": "ROUNDROBIN
 #: The PING monitor's timing (seconds): NITRO's defaults, stated so a refresh compares like with like.
 PING_INTERVAL, PING_RESPONSE_TIMEOUT, PING_RETRIES, PING_DOWNTIME = 5, 2, 3, 30
 
+#: ``loadBalancer.adopt`` keys: the role of each named object the project builds on an ADC (the audit's
+#: ``FoundService.objects`` uses the same keys). Servers are ``node:<declared node name>``. Bindings have
+#: no names of their own (they are found by their parents'), the global mode USNIP has none, and the SSTP
+#: certificate's name is derived from its fingerprint: none of them is named here.
+SERVER_ROLE = "node:"
+IKEV2_ROLES = {
+    "monitor:ikev2": "lbmonitor",
+    "pool:ikev2-500": "servicegroup",
+    "pool:ikev2-4500": "servicegroup",
+    "virtual:ikev2-500": "lbvserver",
+    "virtual:ikev2-4500": "lbvserver",
+    "persistence:ikev2": "lbgroup",
+}
+SSTP_ROLES = {"monitor:sstp": "lbmonitor", "pool:sstp": "servicegroup", "virtual:sstp": "lbvserver"}
+#: What the ADC accepts as an object name (docs/citrix.md#object-names): a letter, digit or '_',
+#: then letters, digits and _ # . space : @ = -, at most 127 characters.
+NITRO_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_#. :@=-]{0,126}$")
+
+
+def _role_resource(role: str) -> str | None:
+    """The NITRO resource of an ``adopt`` key, None for a key the project does not know."""
+    if role.startswith(SERVER_ROLE):
+        return "server" if NODE_NAME_RE.match(role[len(SERVER_ROLE) :]) else None
+    return IKEV2_ROLES.get(role) or SSTP_ROLES.get(role)
+
+
+def _allowed_roles(nodes: list[str] | None = None) -> str:
+    servers = [f"{SERVER_ROLE}{n}" for n in nodes] if nodes else [f"{SERVER_ROLE}<node name>"]
+    return ", ".join([*servers, *IKEV2_ROLES, *SSTP_ROLES])
+
 
 class NetScalerLoadBalancer(LoadBalancer):
     """``loadBalancer`` of ``kind: citrix``: the common fields, with the ADC's user-name syntax
@@ -62,6 +94,39 @@ class NetScalerLoadBalancer(LoadBalancer):
         "a user name the ADC accepts: a letter, digit or '_', then letters, digits and - . # @ = : _ "
         "(no spaces)"
     )
+
+    #: Existing objects the first ``up`` takes over instead of creating its own: role -> the object's name
+    #: on the ADC (the keys: ``IKEV2_ROLES``, ``SSTP_ROLES``, ``node:<node>``).
+    adopt: dict[str, str] = Field(default_factory=dict, alias="adopt")
+
+    @field_validator("adopt")
+    @classmethod
+    def _adopt(cls, v: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for role, name in v.items():
+            if _role_resource(role) is None:
+                problems.append(
+                    f"{role!r} is not an object role of this project (allowed: {_allowed_roles()})"
+                )
+            elif not NITRO_NAME_RE.match(name):
+                problems.append(
+                    f"{role}: {name!r} is not a name an ADC object can have (a letter, digit or '_', then "
+                    "letters, digits and _ # . space : @ = -, at most 127)"
+                )
+        by_object: dict[tuple[str, str], list[str]] = {}
+        for role, name in v.items():
+            resource = _role_resource(role)
+            if resource is not None:
+                by_object.setdefault((resource, name), []).append(role)
+        for (resource, name), roles in by_object.items():
+            if len(roles) > 1:
+                problems.append(
+                    f"{resource} {name!r} is named for {' and '.join(sorted(roles))}, which must be "
+                    "different objects"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
 
 
 def check(cluster: Cluster) -> list[str]:
@@ -74,6 +139,21 @@ def check(cluster: Cluster) -> list[str]:
             "persistency group, which counts whole minutes from 2 to 1440; use a multiple of 60 between "
             "120 and 86400"
         )
+    adopt: dict[str, str] = getattr(cluster.load_balancer, "adopt", {})
+    nodes = [n.name for n in cluster.nodes]
+    for role in adopt:
+        node = role[len(SERVER_ROLE) :] if role.startswith(SERVER_ROLE) else None
+        protocol = "ikev2" if role in IKEV2_ROLES else "sstp" if role in SSTP_ROLES else None
+        if node is not None and node not in nodes:
+            problems.append(
+                f"cluster {cluster.name!r}: loadBalancer.adopt: {role!r} names no declared node "
+                f"(allowed: {_allowed_roles(nodes)})"
+            )
+        elif protocol is not None and protocol not in cluster.protocols:
+            problems.append(
+                f"cluster {cluster.name!r}: loadBalancer.adopt: {role!r} is an object of {protocol}, which "
+                "protocols does not list"
+            )
     return problems
 
 
@@ -88,11 +168,37 @@ def build(cluster: Cluster, owner: str, parent: pulumi.Resource) -> Built:
     return Built(made, sstp_certificate_sha256=sha256)
 
 
+class _Names:
+    """Each object's device name: the one ``loadBalancer.adopt`` gives its role, else the derived one; and
+    whether the object (or the marked object a binding hangs from) is adopted."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.adopt: dict[str, str] = dict(getattr(cluster.load_balancer, "adopt", {}) or {})
+
+    def __call__(self, role: str, *derived: str | int) -> str:
+        return self.adopt.get(role) or device_object(self.cluster.name, *derived)
+
+    def adopted(self, *roles: str) -> bool:
+        return any(role in self.adopt for role in roles)
+
+
+def _base(base: ObjectInputs, adopt: bool) -> ObjectInputs:
+    """``base`` with ``adopt: True`` when the declaration names the existing object this one takes over
+    (providers/common/resource.py: the create reads it and takes it over, the preview tells what changes)."""
+    if not adopt:
+        return base
+    adopting = dict(base)
+    adopting["adopt"] = True
+    return cast(ObjectInputs, adopting)
+
+
 def _objects(
     cluster: Cluster, owner: str, parent: pulumi.Resource
 ) -> tuple[Objects, pulumi.Output[str] | None]:
     base: ObjectInputs = {"device": _device(cluster), "owner": owner}
     child = pulumi.ResourceOptions(parent=parent)
+    names = _Names(cluster)
     made: Objects = {
         role: []
         for role in (
@@ -116,44 +222,57 @@ def _objects(
                 child,
             )
         )
-    servers: list[tuple[Node, CitrixServer]] = []
+    servers: list[tuple[Node, str, CitrixServer]] = []
     for node in cluster.nodes:
+        role = f"{SERVER_ROLE}{node.name}"
+        server_name = names(role, node.name)
         server = CitrixServer(
             resource_name(cluster.name, "server", node.name),
-            {**base, "name": device_object(cluster.name, node.name), "address": node.address},
+            {**_base(base, names.adopted(role)), "name": server_name, "address": node.address},
             child,
         )
-        servers.append((node, server))
+        servers.append((node, server_name, server))
         made["servers"].append(server)
-    sha256 = _sstp(cluster, base, parent, servers, made) if "sstp" in cluster.protocols else None
+    sha256 = _sstp(cluster, base, parent, servers, made, names) if "sstp" in cluster.protocols else None
     if "ikev2" not in cluster.protocols:
         return made, sha256
-    monitor_name = device_object(cluster.name, "ikev2", "ping")
+    monitor_name = names("monitor:ikev2", "ikev2", "ping")
     monitor = CitrixPingMonitor(
         resource_name(cluster.name, "monitor", "ikev2"),
-        {**base, "name": monitor_name, "monitor_type": "PING", **_ping_timing()},
+        {
+            **_base(base, names.adopted("monitor:ikev2")),
+            "name": monitor_name,
+            "monitor_type": "PING",
+            **_ping_timing(),
+        },
         child,
     )
     made["monitors"].append(monitor)
 
-    group_name = device_object(cluster.name, "ikev2", "persist")
+    group_name = names("persistence:ikev2", "ikev2", "persist")
     vservers = []
     for port in IKEV2_PORTS:
-        sg_name = device_object(cluster.name, "ikev2", port)
+        sg_role, vs_role = f"pool:ikev2-{port}", f"virtual:ikev2-{port}"
+        sg_name = names(sg_role, "ikev2", port)
         group = CitrixServiceGroup(
             resource_name(cluster.name, "servicegroup", "ikev2", port),
-            {**base, "name": sg_name, "service_type": "UDP", "usip": "YES" if preserved else "NO"},
+            {
+                **_base(base, names.adopted(sg_role)),
+                "name": sg_name,
+                "service_type": "UDP",
+                "usip": "YES" if preserved else "NO",
+            },
             child,
         )
         made["servicegroups"].append(group)
-        for node, node_server in servers:
+        for node, server_name, node_server in servers:
             made["bindings"].append(
                 CitrixServiceGroupMember(
                     resource_name(cluster.name, "member", "ikev2", port, node.name),
                     {
-                        **base,
+                        **_base(base, names.adopted(sg_role)),
                         "servicegroup": sg_name,
-                        "server": device_object(cluster.name, node.name),
+                        "server": server_name,
                         "port": port,
                         "parents": [group.id, node_server.id],
                     },
@@ -163,15 +282,20 @@ def _objects(
         made["bindings"].append(
             CitrixServiceGroupMonitor(
                 resource_name(cluster.name, "monitor-binding", "ikev2", port),
-                {**base, "servicegroup": sg_name, "monitor": monitor_name, "parents": [group.id, monitor.id]},
+                {
+                    **_base(base, names.adopted(sg_role)),
+                    "servicegroup": sg_name,
+                    "monitor": monitor_name,
+                    "parents": [group.id, monitor.id],
+                },
                 pulumi.ResourceOptions(parent=parent, depends_on=[group, monitor]),
             )
         )
-        vs_name = device_object(cluster.name, "ikev2", port, "vs")
+        vs_name = names(vs_role, "ikev2", port, "vs")
         vserver = CitrixLbVserver(
             resource_name(cluster.name, "vserver", "ikev2", port),
             {
-                **base,
+                **_base(base, names.adopted(vs_role)),
                 "name": vs_name,
                 "service_type": "UDP",
                 "port": port,
@@ -180,12 +304,17 @@ def _objects(
             },
             child,
         )
-        vservers.append((vs_name, vserver))
+        vservers.append((port, vs_name, vserver, names.adopted(vs_role)))
         made["vservers"].append(vserver)
         made["bindings"].append(
             CitrixLbVserverServiceGroup(
                 resource_name(cluster.name, "vserver-binding", "ikev2", port),
-                {**base, "vserver": vs_name, "servicegroup": sg_name, "parents": [vserver.id, group.id]},
+                {
+                    **_base(base, names.adopted(vs_role)),
+                    "vserver": vs_name,
+                    "servicegroup": sg_name,
+                    "parents": [vserver.id, group.id],
+                },
                 pulumi.ResourceOptions(parent=parent, depends_on=[vserver, group]),
             )
         )
@@ -193,7 +322,7 @@ def _objects(
     lbgroup = CitrixLbGroup(
         resource_name(cluster.name, "persistency-group", "ikev2"),
         {
-            **base,
+            **_base(base, names.adopted("persistence:ikev2")),
             "name": group_name,
             "persistence_type": "SOURCEIP",
             "timeout": cluster.persistence_timeout // 60,
@@ -201,11 +330,16 @@ def _objects(
         child,
     )
     made["groups"].append(lbgroup)
-    for vs_name, vserver in vservers:
+    for port, vs_name, vserver, vs_adopted in vservers:
         made["bindings"].append(
             CitrixLbGroupMember(
-                resource_name(cluster.name, "group-member", "ikev2", vs_name.rsplit("_", 2)[-2]),
-                {**base, "group": group_name, "vserver": vs_name, "parents": [lbgroup.id, vserver.id]},
+                resource_name(cluster.name, "group-member", "ikev2", port),
+                {
+                    **_base(base, vs_adopted),
+                    "group": group_name,
+                    "vserver": vs_name,
+                    "parents": [lbgroup.id, vserver.id],
+                },
                 pulumi.ResourceOptions(parent=parent, depends_on=[lbgroup, vserver]),
             )
         )
@@ -226,8 +360,9 @@ def _sstp(
     cluster: Cluster,
     base: ObjectInputs,
     parent: pulumi.Resource,
-    servers: list[tuple[Node, CitrixServer]],
+    servers: list[tuple[Node, str, CitrixServer]],
     made: Objects,
+    names: _Names,
 ) -> pulumi.Output[str] | None:
     """The SSTP objects; returns the offloaded certificate's SHA-256 hash, if any."""
     offload = cluster.sstp.tls_offload
@@ -240,11 +375,11 @@ def _sstp(
     node_port = sstp_node_port(cluster)
     child = pulumi.ResourceOptions(parent=parent)
     monitor_kind = "http" if mode == "http" else "https"
-    monitor_name = device_object(cluster.name, "sstp", monitor_kind)
+    monitor_name = names("monitor:sstp", "sstp", monitor_kind)
     monitor = CitrixHttpMonitor(
         resource_name(cluster.name, "monitor", "sstp", monitor_kind),
         {
-            **base,
+            **_base(base, names.adopted("monitor:sstp")),
             "name": monitor_name,
             "monitor_type": "HTTP",
             "http_request": f"HEAD {SSTP_URI}",
@@ -255,11 +390,12 @@ def _sstp(
         child,
     )
     made["monitors"].append(monitor)
-    sg_name = device_object(cluster.name, "sstp", mode)
+    sg_adopted = names.adopted("pool:sstp")
+    sg_name = names("pool:sstp", "sstp", mode)
     group = CitrixServiceGroup(
         resource_name(cluster.name, "servicegroup", "sstp", mode),
         {
-            **base,
+            **_base(base, sg_adopted),
             "name": sg_name,
             "service_type": group_type,
             "usip": "YES" if cluster.client_address == "preserved" else "NO",
@@ -267,14 +403,14 @@ def _sstp(
         child,
     )
     made["servicegroups"].append(group)
-    for node, server in servers:
+    for node, server_name, server in servers:
         made["bindings"].append(
             CitrixServiceGroupMember(
                 resource_name(cluster.name, "member", "sstp", mode, node.name),
                 {
-                    **base,
+                    **_base(base, sg_adopted),
                     "servicegroup": sg_name,
-                    "server": device_object(cluster.name, node.name),
+                    "server": server_name,
                     "port": node_port,
                     "parents": [group.id, server.id],
                 },
@@ -284,15 +420,21 @@ def _sstp(
     made["bindings"].append(
         CitrixServiceGroupMonitor(
             resource_name(cluster.name, "monitor-binding", "sstp", mode),
-            {**base, "servicegroup": sg_name, "monitor": monitor_name, "parents": [group.id, monitor.id]},
+            {
+                **_base(base, sg_adopted),
+                "servicegroup": sg_name,
+                "monitor": monitor_name,
+                "parents": [group.id, monitor.id],
+            },
             pulumi.ResourceOptions(parent=parent, depends_on=[group, monitor]),
         )
     )
-    vs_name = device_object(cluster.name, "sstp", cluster.sstp.port, "vs")
+    vs_adopted = names.adopted("virtual:sstp")
+    vs_name = names("virtual:sstp", "sstp", cluster.sstp.port, "vs")
     vserver = CitrixPersistentLbVserver(
         resource_name(cluster.name, "vserver", "sstp"),
         {
-            **base,
+            **_base(base, vs_adopted),
             "name": vs_name,
             "service_type": vserver_type,
             "port": cluster.sstp.port,
@@ -308,7 +450,12 @@ def _sstp(
     made["bindings"].append(
         CitrixLbVserverServiceGroup(
             resource_name(cluster.name, "vserver-binding", "sstp", mode),
-            {**base, "vserver": vs_name, "servicegroup": sg_name, "parents": [vserver.id, group.id]},
+            {
+                **_base(base, vs_adopted),
+                "vserver": vs_name,
+                "servicegroup": sg_name,
+                "parents": [vserver.id, group.id],
+            },
             pulumi.ResourceOptions(parent=parent, depends_on=[vserver, group]),
         )
     )
@@ -337,12 +484,13 @@ def _sstp(
 
 
 def drain_targets(cluster: Cluster) -> dict[str, CitrixDrainSpec]:
-    """Per RRAS node: its server object on the ADC (disabled gracefully to drain it)."""
+    """Per RRAS node: its server object on the ADC (disabled gracefully to drain it), adopted or derived."""
+    names = _Names(cluster)
     return {
         node.name: {
             "kind": NetScaler.kind,
             "device": _device(cluster),
-            "server": device_object(cluster.name, node.name),
+            "server": names(f"{SERVER_ROLE}{node.name}", node.name),
         }
         for node in cluster.nodes
     }

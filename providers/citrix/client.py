@@ -14,8 +14,15 @@ on ADCs that authenticate against LDAP/RADIUS. The cost is one extra round trip 
 one at exit (logout).
 
 Retries: the session (providers.common.http) retries GET, PUT and DELETE on connection failures and
-502/503/504, never POST (an add whose answer was lost must not be sent twice; the next run finds the
-object by name and adopts it by its marker).
+502/503/504, never POST: a failed add is raised as an ``ApplianceError`` with the status (502/503/504) or
+none (no answer), and the provider base reads the object and decides (providers.common.retry). Logins are
+repeated with backoff on such failures (``retry.with_retries``), a refusal is not.
+
+Reads once per run (docs/citrix.md#collections-and-bulk-bindings): ``read_object`` answers each object from
+one ``GET /config/<resource>`` of the whole collection, ``read_bindings`` the bindings of a parent from one
+``GET /config/<binding>?bulkbindings=yes`` of every parent's, ``read_singleton`` a singleton (nsmode) from
+one GET, per client (device and account) and provider process (providers.common.readcache). Every write
+marks what it touched, so that object is read from the device itself for the rest of the run.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import threading
 import time
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import requests
 
@@ -33,7 +40,9 @@ from providers.citrix.permissions import NOT_AUTHORIZED, permission, refusal
 from providers.common.clients import LoginFailures, PerProcess
 from providers.common.device import Device, SecretConfig
 from providers.common.errors import ApplianceError, login_reply_without
-from providers.common.http import make_session, transport_error
+from providers.common.http import IDEMPOTENT, make_session, transport_error
+from providers.common.readcache import Items, ReadCache
+from providers.common.retry import with_retries
 
 BASE = "/nitro/v1/config"
 TIMEOUT = (10, 60)  # connect, read (seconds)
@@ -43,6 +52,35 @@ NO_SUCH_RESOURCE = 258
 ALREADY_EXISTS = 273
 SAVE_IN_PROGRESS = 293
 LOGIN_FAILURE_MEMORY_S = 60.0
+
+#: The attribute naming an object in its collection's answer.
+KEY_ATTR = {
+    "server": "name",
+    "servicegroup": "servicegroupname",
+    "lbvserver": "name",
+    "lbgroup": "name",
+    "lbmonitor": "monitorname",
+    "sslcertkey": "certkey",
+    "systemfile": "filename",
+}
+#: Each binding kind the providers read: the resource of its parent, the attribute naming the parent in its
+#: rows (and in a bind body), and the attributes that tell one row from its siblings.
+BINDING_PARENT: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "servicegroup_servicegroupmember_binding": ("servicegroup", "servicegroupname", ("servername", "port")),
+    "servicegroup_lbmonitor_binding": ("servicegroup", "servicegroupname", ("monitor_name",)),
+    "lbmonitor_servicegroup_binding": ("lbmonitor", "monitorname", ("servicegroupname",)),
+    "lbvserver_servicegroup_binding": ("lbvserver", "name", ("servicegroupname",)),
+    "lbgroup_lbvserver_binding": ("lbgroup", "name", ("vservername",)),
+    "sslvserver_sslcertkey_binding": ("lbvserver", "vservername", ("certkeyname",)),
+}
+#: The same binding seen from its other end: (the other kind, the attribute naming its parent here, the
+#: attribute naming this parent there).
+INVERSE_BINDING = {
+    "servicegroup_lbmonitor_binding": ("lbmonitor_servicegroup_binding", "monitor_name", "servicegroupname"),
+    "lbmonitor_servicegroup_binding": ("servicegroup_lbmonitor_binding", "servicegroupname", "monitor_name"),
+}
+#: The cache name of a parent's rows (beside each row's own name) in a binding kind's collection.
+PARENT = "\x1eparent:"
 
 
 def resource_path(resource: str, name: str | None = None) -> str:
@@ -73,6 +111,9 @@ class NitroClient:
         self._login_failures = LoginFailures(LOGIN_FAILURE_MEMORY_S)
         #: Logins made by this process (the first one and any after an expired session).
         self.logins = 0
+        #: this run's collection reads (providers.common.readcache), and the binding rows it removed
+        self.reads = ReadCache()
+        self._unbound: set[tuple[str, str]] = set()
 
     # -- authentication ------------------------------------------------------------------------
     def _login(self) -> None:
@@ -93,13 +134,14 @@ class NitroClient:
         with self._lock:
             if self._sessionid is not None:
                 return
-            self._login_failures.login(self._login)
+            # a busy or restarting management plane is tried again with backoff; a refusal is not
+            self._login_failures.login(lambda: with_retries(self._login))
 
     def _relogin(self, stale: str | None) -> None:
         with self._lock:
             if self._sessionid == stale:  # another thread may already have renewed it
                 self._sessionid = None
-                self._login()
+                with_retries(self._login)
 
     def close(self) -> None:
         """Log out, so the session does not linger until its idle timeout. Best effort at provider-host
@@ -139,7 +181,7 @@ class NitroClient:
             )
         except requests.RequestException as exc:
             raise transport_error(
-                self.device.host, path.split("?", 1)[0], method, exc, retried=True
+                self.device.host, path.split("?", 1)[0], method, exc, retried=method in IDEMPOTENT
             ) from None
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[requests.Response, Any]:
@@ -171,6 +213,110 @@ class NitroClient:
             raise self._error(resp, data, "read", what)
         return data.get(resource, [])
 
+    # -- this run's reads ----------------------------------------------------------------------
+    def read_object(self, resource: str, name: str, *, what: str, query: str = "") -> dict[str, Any] | None:
+        """The object ``name`` of ``resource``, from this run's one read of the whole collection, or from
+        the device itself (with ``query``: a monitor's ``args=type:``) when this run wrote it since."""
+        cached, obj = self.reads.lookup(resource, str(name), lambda: self._collection(resource, what))
+        if cached:
+            return dict(obj) if isinstance(obj, dict) else None
+        found = self.get(resource, name, query=query, what=what)
+        if isinstance(found, list):
+            return found[0] if found and isinstance(found[0], dict) else None
+        return found if isinstance(found, dict) else None
+
+    def read_bindings(self, binding: str, parent: str, *, what: str) -> list[dict[str, Any]]:
+        """The ``binding`` rows of ``parent`` ([] for none, or no such parent), from this run's one bulk
+        read of every parent's (``?bulkbindings=yes``) less the rows this run unbound, or from the device
+        when this run bound one there."""
+        cached, rows = self.reads.lookup(binding, PARENT + str(parent), lambda: self._bulk(binding, what))
+        if not cached:
+            rows = self.get(binding, parent, what=what)
+        with self._lock:
+            unbound = set(self._unbound)
+        return [
+            dict(r)
+            for r in rows or []
+            if isinstance(r, dict) and (binding, row_id(binding, parent, r)) not in unbound
+        ]
+
+    def read_binding(
+        self, binding: str, parent: str, match: dict[str, Any], *, what: str
+    ) -> dict[str, Any] | None:
+        """The one ``binding`` row of ``parent`` with the ``match`` attributes, from this run's bulk read, or
+        from the device when this run wrote that row."""
+        cached, row = self.reads.lookup(
+            binding, row_id(binding, parent, match), lambda: self._bulk(binding, what)
+        )
+        if cached:
+            return dict(row) if isinstance(row, dict) else None
+        found = self.get(binding, parent, what=what) or []
+        wanted = row_id(binding, parent, match)
+        return next(
+            (dict(r) for r in found if isinstance(r, dict) and row_id(binding, parent, r) == wanted), None
+        )
+
+    def read_singleton(self, resource: str, *, what: str) -> Any:
+        """A singleton's entry (nsmode), read once per run unless this run wrote it."""
+        cached, found = self.reads.lookup(resource, "", lambda: {"": self.get(resource, what=what)})
+        return found if cached else self.get(resource, what=what)
+
+    def _collection(self, resource: str, what: str) -> Items:
+        found = self.get(resource, what=f"{what} (all of {resource})") or []
+        key = KEY_ATTR.get(resource, "name")
+        return {str(o[key]): o for o in found if isinstance(o, dict) and key in o}
+
+    def _bulk(self, binding: str, what: str) -> Items:
+        """Every parent's rows, each under its own name and in its parent's list (``PARENT``)."""
+        found = self.get(binding, query="bulkbindings=yes", what=f"{what} (all of {binding})") or []
+        parent_attr = BINDING_PARENT[binding][1]
+        items: Items = {}
+        for row in found:
+            if isinstance(row, dict) and parent_attr in row:
+                parent = str(row[parent_attr])
+                items.setdefault(PARENT + parent, []).append(row)
+                items[row_id(binding, parent, row)] = row
+        return items
+
+    def forget_reads(self) -> None:
+        self.reads.forget()
+        with self._lock:
+            self._unbound.clear()
+
+    def _touched(self, method: str, resource: str, name: str | None, body: Any, query: str) -> list[Any]:
+        """Mark what a write touches, so this run reads it from the device from now on: the object, or a
+        binding row and (for a bind) its parent's rows, both ends of a binding; for a delete, the bindings
+        the device removes with their parent. Answers the rows an unbind removes."""
+        payload = body.get(resource) if isinstance(body, dict) else None
+        payload = payload if isinstance(payload, dict) else {}
+        if resource in BINDING_PARENT:
+            values = {**_query_args(query), **payload}
+            parent = name if name is not None else payload.get(BINDING_PARENT[resource][1])
+            if parent is None:
+                return []
+            rows = [(resource, str(parent), values)]
+            if resource in INVERSE_BINDING:
+                other, here, there = INVERSE_BINDING[resource]
+                if values.get(here) is not None:
+                    rows.append((other, str(values[here]), {**values, there: parent}))
+            for binding, row_parent, row_values in rows:
+                self.reads.wrote(binding, row_id(binding, row_parent, row_values))
+                if method != "DELETE":
+                    self.reads.wrote(binding, PARENT + row_parent)
+            return [(b, row_id(b, p, v)) for b, p, v in rows] if method == "DELETE" else []
+        if resource == "nsmode":
+            self.reads.wrote(resource, "")
+            return []
+        key = name if name is not None else payload.get(KEY_ATTR.get(resource, "name"))
+        if key is None:
+            return []
+        self.reads.wrote(resource, str(key))
+        if method == "DELETE":
+            for binding, (parent_resource, _, _) in BINDING_PARENT.items():
+                if parent_resource == resource:
+                    self.reads.wrote(binding, PARENT + str(key))
+        return []
+
     def call(
         self,
         method: str,
@@ -185,8 +331,12 @@ class NitroClient:
     ) -> int:
         """A write; returns the NITRO errorcode (0, or one of ``ok_codes`` the caller accepts)."""
         path = resource_path(resource, name) + (f"?{query}" if query else "")
+        unbinds = self._touched(method, resource, name, body, query)
         resp, data = self.request(method, path, body)
         code = _errorcode(data)
+        if unbinds and resp.status_code < 400 and (not code or code in ok_codes):
+            with self._lock:
+                self._unbound.update(unbinds)  # gone, or already gone (258)
         if code in ok_codes:
             return code
         if resp.status_code >= 400 or code:
@@ -240,6 +390,36 @@ class NitroClient:
             code=f"errorcode {code}" if code else None,
             message=message,
         )
+
+
+def _query_args(query: str) -> dict[str, str]:
+    """The pairs of a query's ``args=a:x,b:y`` (values URL-decoded)."""
+    out: dict[str, str] = {}
+    for part in query.split("&"):
+        if part.startswith("args="):
+            for pair in filter(None, part[len("args=") :].split(",")):
+                key, _, value = pair.partition(":")
+                out[key] = unquote(value)
+    return out
+
+
+def row_id(binding: str, parent: Any, values: dict[str, Any]) -> str:
+    """One binding row's name in this run's cache: its parent and the attributes that tell it from its
+    siblings, compared as NITRO values (``500`` and ``"500"`` alike)."""
+    attrs = BINDING_PARENT[binding][2]
+    return "\x1f".join([str(parent), *(_canonical(values.get(a)) for a in attrs)])
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+        try:
+            number = float(value)
+        except ValueError:
+            return str(value)
+        return str(int(number)) if number.is_integer() else str(number)
+    return str(value)
 
 
 def _json(resp: requests.Response) -> Any:

@@ -22,6 +22,17 @@ def comment(obj: dict[str, Any]) -> str | None:
     return text_or_none(obj.get("comment"))
 
 
+def unmarked(marker: str | None, owner: str) -> bool:
+    """Whether a comment carries no marker of this project: none, or a person's own text. ``owner`` is this
+    stack's marker (``<project marker>:<project>/<stack>``); a comment in the same form names another stack.
+    The ADC has one free-text comment per object, which people use for descriptions: a declared adoption
+    takes over such an object (and the comment becomes the marker), never one another stack marked."""
+    if marker in (None, NOT_OURS):
+        return True
+    prefix = owner.split(":", 1)[0] + ":"
+    return not str(marker).startswith(prefix)
+
+
 def owner_text(marker: str | None) -> str:
     return "not marked" if marker in (None, NOT_OURS) else f"marked {marker!r}"
 

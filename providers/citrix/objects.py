@@ -7,14 +7,19 @@ string), accepts lower-case enums and may echo canonical case, and reads some va
 (monitor interval 60 SEC as 1 MIN): ``fetch`` normalises all of these
 (docs/citrix.md#attribute-types-and-case, docs/citrix.md#monitors), so a refresh shows only real drift.
 
-Writes: adds are ``POST /config/<res>`` (never retried: an add that reached the appliance but lost its
-answer is found by name on the next run and adopted by its marker), changes ``PUT /config/<res>/<name>``
-with only the changed attributes, binds ``PUT /config/<a>_<b>_binding`` (idempotent, so retried on a
-transient failure; a "Resource already exists" (273) answer to a retried bind means it is in place),
-unbinds and deletes ``DELETE`` with ``?args=``. ``?idempotent=yes`` (NITRO's add-or-update) is not used:
-the base class always reads first and writes only what differs, so an upsert would only be able to
-overwrite an object that someone else created between that read and the write, which is exactly what
-the ownership marker must prevent.
+Writes: adds are ``POST /config/<res>``, changes ``PUT /config/<res>/<name>`` with only the changed
+attributes, binds ``PUT /config/<a>_<b>_binding``, unbinds and deletes ``DELETE`` with ``?args=``. A create
+is sent without a read before or after (providers/common/resource.py): NITRO answers an add with the bare
+envelope, so the outputs are what was written; an add or bind the ADC refuses as already there (409
+errorcode 273, or 2133 for a monitor already bound: ``already_exists``) is read and taken over by its
+marker. A write whose answer was lost (a POST is never resent by the HTTP session) is read and decided by
+the base. ``?idempotent=yes`` (NITRO's add-or-update) is not used: an upsert would overwrite an object that
+someone else created under our name, which is exactly what the ownership marker must prevent.
+
+Reads: every ``fetch`` goes through the client's per-run cache (one collection GET per resource, one bulk
+binding GET per binding kind, per device and run: providers/citrix/client.py). A binding's create checks
+the marker of the object it hangs from only when that object is not among its ``parents``: a parent id
+there is a resource of this stack, created or adopted (so marker-checked) by it.
 
 Ownership (DESIGN.md): server, servicegroup and lbvserver carry this stack's marker in their
 ``comment``. Objects without a comment field are owned through the marked objects around them:
@@ -37,12 +42,15 @@ from __future__ import annotations
 import base64
 from typing import Any, ClassVar
 
+from pulumi.output import Unknown
+
 from providers.citrix.client import ALREADY_EXISTS, NitroClient, args_query, client_for
-from providers.citrix.nitro import MARKED, NOT_OURS, comment, first, named, owner_text, same
+from providers.citrix.nitro import MARKED, NOT_OURS, comment, first, named, owner_text, same, unmarked
 from providers.citrix.permissions import Need, commands, entity, require
 from providers.common.certificates import FingerprintNamedCertificate, different_certificate, held_sha256
 from providers.common.device import Device
-from providers.common.errors import DeviceStateError, OwnershipError, ProviderError
+from providers.common.diagnostics import tell
+from providers.common.errors import ApplianceError, DeviceStateError, OwnershipError, ProviderError
 from providers.common.fields import (
     Field,
     FieldMap,
@@ -53,10 +61,23 @@ from providers.common.fields import (
     upper,
     upper_or,
 )
-from providers.common.resource import ApplianceObjectProvider
+from providers.common.resource import ADOPT_KEY, ApplianceObjectProvider
 from providers.common.save import DeviceSaveProvider
 
 GONE = frozenset({258})  # NITRO's "no such resource": already deleted or unbound
+#: "The monitor is already bound to the service": a duplicate monitor binding
+#: (docs/citrix.md#status-and-error-codes)
+MONITOR_ALREADY_BOUND = 2133
+
+
+def refused_as_existing(exc: ApplianceError, codes: frozenset[int] = frozenset({ALREADY_EXISTS})) -> bool:
+    """Whether NITRO refused a write because the object (or binding) is already there: 409 errorcode 273
+    "Resource already exists" (docs/citrix.md#status-and-error-codes)."""
+    return any(exc.code == f"errorcode {code}" for code in codes)
+
+
+#: (device, object) -> the comment a declared adoption found there (a person's text the marker replaces).
+FOUND_COMMENTS: dict[tuple[str, str], Any] = {}
 
 
 class NitroObjectProvider(ApplianceObjectProvider):
@@ -89,11 +110,69 @@ class NitroObjectProvider(ApplianceObjectProvider):
         return str(props["name"])
 
     def entry(self, client: NitroClient, props: dict[str, Any]) -> dict[str, Any] | None:
-        return first(client.get(self.resource, props["name"], what=self.label(props)))
+        return client.read_object(self.resource, props["name"], what=self.label(props))
+
+    def already_exists(self, exc: ApplianceError) -> bool:
+        return refused_as_existing(exc)
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         obj = self.entry(client, props)
-        return None if obj is None else self.from_device(client, props, obj)
+        if obj is None:
+            return None
+        found = self.from_device(client, props, obj)
+        if _adopting(props):
+            self._adoptable(props, found)
+            if "owner" in self.fields.keys and unmarked(found.get("owner"), props["owner"]):
+                FOUND_COMMENTS[_where(self, props)] = found.get("owner")
+                found["owner"] = None
+        return found
+
+    def _adoptable(self, props: dict[str, Any], found: dict[str, Any]) -> None:
+        """An adopted object must be the kind of object its role needs: the keys that identify it (a
+        service group's type, a vserver's type and port, a monitor's type) cannot change in place."""
+        wrong = []
+        for key in self.identity_keys:
+            if key == "name" or key not in self.fields.keys or same(found.get(key), props.get(key)):
+                continue
+            has, needs = self.fields.body(found, [key]), self.fields.body(props, [key])
+            wrong += [f"{attr} {has.get(attr)} (the cluster needs {needs[attr]})" for attr in needs]
+        if wrong:
+            raise DeviceStateError(
+                device=Device.from_props(props).host,
+                obj=self.label(props),
+                problem="cannot be adopted: it has " + "; ".join(wrong),
+            )
+
+    def preview_adoption(self, props: dict[str, Any]) -> None:
+        """As the base does; an object without a comment of its own (lbgroup, lbmonitor) reads as ours
+        when nothing else claims it, so its preview names what changes rather than saying nothing."""
+        if "owner" in self.fields.keys:
+            super().preview_adoption(props)
+            return
+        if _unknown(props, ("device", *self.identity_keys)):
+            return
+        device = Device.from_props(props)
+        current = self.fetch_fresh(self.client_for(props), props)
+        if current is None:
+            tell(f"{device.host}: {self.label(props)} is not there to adopt; it will be created")
+            return
+        self._require_owner(device, props, current, "adopt")
+        changes = self.describe_changes(props, current)
+        tell(
+            f"{device.host}: adopting {self.label(props)}: "
+            + ("; ".join(changes) if changes else "no change")
+        )
+
+    def describe_changes(self, props: dict[str, Any], current: dict[str, Any]) -> list[str]:
+        """As the base says, with the comment a person wrote where the marker will go."""
+        lines = super().describe_changes(props, current)
+        text = FOUND_COMMENTS.get(_where(self, props))
+        if text:
+            lines = [
+                f"comment: {text} -> {props['owner']}" if line.startswith("comment: ") else line
+                for line in lines
+            ]
+        return lines
 
     def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         return self.fields.read(obj, props)
@@ -102,6 +181,8 @@ class NitroObjectProvider(ApplianceObjectProvider):
         return self.fields.body(props, keys)
 
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
+        """``POST /config/<resource>``: NITRO answers the bare envelope, so the outputs are what was
+        written (``state_after_create``'s default)."""
         body = self.fields.body(props)
         client.call(
             "POST", self.resource, body={self.resource: body}, what=self.label(props), operation="add"
@@ -230,14 +311,16 @@ class LbGroupProvider(NitroObjectProvider):
     )
 
     def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
-        members = client.get("lbgroup_lbvserver_binding", props["name"], what=self.label(props)) or []
+        members = client.read_bindings("lbgroup_lbvserver_binding", props["name"], what=self.label(props))
         owner = props["owner"]
         for member in members:
-            vserver = first(
-                client.get("lbvserver", str(member.get("vservername")), what=f"lbvserver {member}")
-            )
-            if vserver is not None and comment(vserver) != props["owner"]:
-                owner = f"holding lbvserver {member.get('vservername')} ({owner_text(comment(vserver))})"
+            name = str(member.get("vservername"))
+            vserver = client.read_object("lbvserver", name, what=f"lbvserver {name}")
+            marker = comment(vserver) if vserver is not None else None
+            if vserver is not None and marker != props["owner"]:
+                if _adopting(props) and unmarked(marker, props["owner"]):
+                    continue  # adopted with the cluster's vservers (their own adoption marks them)
+                owner = f"holding lbvserver {member.get('vservername')} ({owner_text(marker)})"
                 break
         return {**super().from_device(client, props, obj), "owner": owner}
 
@@ -266,19 +349,27 @@ class PingMonitorProvider(NitroObjectProvider):
     )
 
     def entry(self, client: NitroClient, props: dict[str, Any]) -> dict[str, Any] | None:
-        found = client.get(
+        if _adopting(props):  # by name alone: a monitor of another type is refused by name, not missed
+            return client.read_object(self.resource, props["name"], what=self.label(props))
+        found = client.read_object(
             self.resource, props["name"], query=args_query(type=props["monitor_type"]), what=self.label(props)
         )
-        return first(found)
+        # from the collection: a monitor of this name but another type is not this one
+        if found is None or upper(found.get("type")) != upper(props["monitor_type"]):
+            return None
+        return found
 
     def from_device(self, client: NitroClient, props: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         owner = props["owner"]
-        bound = client.get("lbmonitor_servicegroup_binding", props["name"], what=self.label(props)) or []
+        bound = client.read_bindings("lbmonitor_servicegroup_binding", props["name"], what=self.label(props))
         for binding in bound:
-            name = binding.get("servicegroupname")
-            group = first(client.get("servicegroup", str(name), what=f"servicegroup {binding}"))
-            if group is not None and comment(group) != props["owner"]:
-                owner = f"bound to servicegroup {name} ({owner_text(comment(group))})"
+            name = str(binding.get("servicegroupname"))
+            group = client.read_object("servicegroup", name, what=f"servicegroup {name}")
+            marker = comment(group) if group is not None else None
+            if group is not None and marker != props["owner"]:
+                if _adopting(props) and unmarked(marker, props["owner"]):
+                    continue  # adopted with the cluster's service groups
+                owner = f"bound to servicegroup {name} ({owner_text(marker)})"
                 break
         return {**super().from_device(client, props, obj), "owner": owner}
 
@@ -463,25 +554,58 @@ class BindingProvider(ApplianceObjectProvider):
     def object_id(self, props: dict[str, Any]) -> str:
         return ",".join(str(props[k]) for k in self.identity_keys)
 
-    def _marker(self, client: NitroClient, props: dict[str, Any]) -> str | None:
+    def _marker(self, client: NitroClient, props: dict[str, Any], *, fresh: bool = False) -> str | None:
+        """The marker of the object the binding hangs from (this run's read of its collection, or the
+        device's own answer now when ``fresh``); None when it is not there."""
         resource, key = self.owner_resource
-        obj = first(client.get(resource, props[key], what=f"{resource} {props[key]}"))
+        what = f"{resource} {props[key]}"
+        obj = first(client.get(resource, props[key], what=what)) if fresh else None
+        if not fresh:
+            obj = client.read_object(resource, str(props[key]), what=what)
         return None if obj is None else (comment(obj) or NOT_OURS)
 
+    def _proven(self, props: dict[str, Any]) -> bool:
+        """Whether the object the binding hangs from is one of its ``parents``: a resource of this stack,
+        which created or adopted it (so checked its marker) in this run or an earlier one."""
+        _, key = self.owner_resource
+        parents = props.get("parents")
+        return isinstance(parents, list | tuple) and str(props[key]) in {str(p) for p in parents}
+
+    def already_exists(self, exc: ApplianceError) -> bool:
+        return refused_as_existing(exc)
+
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        entries = client.get(self.binding, props[self.parent_key], what=self.label(props))
-        if not entries:
-            return None
-        for entry in entries:
+        match = {attr: props[key] for key, attr in self.match.items()}
+        row = client.read_binding(self.binding, props[self.parent_key], match, what=self.label(props))
+        for entry in [row] if row is not None else []:
             if all(same(entry.get(attr), props[key]) for key, attr in self.match.items()):
                 marker = self._marker(client, props)
                 out = {key: props[key] for key in self.identity_keys}
-                out["owner"] = props["owner"] if marker == props["owner"] else owner_text(marker)
+                if marker == props["owner"]:
+                    out["owner"] = props["owner"]
+                elif _adopting(props) and unmarked(marker, props["owner"]):
+                    out["owner"] = None  # taken over with the object it hangs from
+                else:
+                    out["owner"] = owner_text(marker)
                 return out
         return None
 
+    def preview_adoption(self, props: dict[str, Any]) -> None:
+        """A binding has no properties to change: the preview says only when it is missing (it will be
+        made), or refuses one under an object another stack marked."""
+        if _unknown(props, ("device", *self.identity_keys)):
+            return
+        current = self.fetch_fresh(self.client_for(props), props)
+        device = Device.from_props(props)
+        if current is None:
+            tell(f"{device.host}: {self.label(props)} is not there to adopt; it will be created")
+        elif current.get("owner") not in (None, props["owner"]):
+            self._require_owner(device, props, current, "adopt")
+
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        marker = self._marker(client, props)
+        """``PUT /config/<binding>``; the parent's marker is read first only when it is not proven by
+        ``parents`` (``_proven``). A bind refused as already there is read and taken over by the base."""
+        marker = props["owner"] if self._proven(props) else self._marker(client, props, fresh=True)
         if marker is not None and marker != props["owner"]:
             resource, key = self.owner_resource
             raise OwnershipError(
@@ -499,7 +623,6 @@ class BindingProvider(ApplianceObjectProvider):
             body={self.binding: body},
             what=self.label(props),
             operation="bind",
-            ok_codes=frozenset({ALREADY_EXISTS}),
         )
 
     def update_object(
@@ -541,6 +664,13 @@ class ServiceGroupMonitorBindingProvider(BindingProvider):
     parent_attr = "servicegroupname"
     owner_resource = ("servicegroup", "servicegroup")
     match = {"monitor": "monitor_name"}
+
+    def already_exists(self, exc: ApplianceError) -> bool:
+        """273, or the ADC's own refusal of a second bind of the monitor (its message; the code is the
+        twin's, unconfirmed: docs/citrix.md#collections-and-bulk-bindings)."""
+        return refused_as_existing(exc, frozenset({ALREADY_EXISTS, MONITOR_ALREADY_BOUND})) or (
+            "already bound to the service" in str(exc.vendor_message or "")
+        )
 
 
 class LbVserverServiceGroupBindingProvider(BindingProvider):
@@ -590,6 +720,8 @@ class ModeProvider(ApplianceObjectProvider):
     """
 
     object_type = "ns mode"
+    #: nsmode always exists: its "create" is enabling the mode, decided from a read.
+    reads_before_create = True
     identity_keys = ("mode",)
     property_keys = ("enabled",)
     carried_keys = ("was_enabled",)
@@ -607,7 +739,7 @@ class ModeProvider(ApplianceObjectProvider):
             require(self.client, props, [("show ns mode", label), (f"enable ns mode {mode.upper()}", label)])
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        modes = client.get("nsmode", what="ns mode")
+        modes = client.read_singleton("nsmode", what="ns mode")
         if isinstance(modes, list):  # tolerate the array form the doc template shows
             modes = modes[0] if modes else {}
         modes = modes or {}
@@ -625,8 +757,17 @@ class ModeProvider(ApplianceObjectProvider):
         current = self.fetch(self.client_for(props), props) or {}
         return {**props, "was_enabled": bool(current.get("enabled"))}
 
+    def apply(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """There is nothing to add: a create takes the mode over as ``prepare`` read it (this run's one
+        read of nsmode) and enables it when it is off."""
+        if olds is not None:
+            return super().apply(props, olds)
+        client = self.client_for(props)
+        current = self.fetch(client, props) or {"mode": props["mode"], "owner": props["owner"]}
+        return self._take_over(client, props, current, adopting=False)
+
     def create_object(self, client: Any, props: dict[str, Any]) -> None:
-        # fetch never answers None: nsmode always exists
+        # never called (see ``apply``): nsmode always exists
         raise DeviceStateError(
             device=Device.from_props(props).host, obj=self.label(props), problem="is missing from nsmode"
         )
@@ -649,3 +790,23 @@ class ModeProvider(ApplianceObjectProvider):
 
     def delete_object(self, client: Any, props: dict[str, Any]) -> None:
         """Never called (see ``delete``)."""
+
+
+def _adopting(props: dict[str, Any]) -> bool:
+    """Whether the declaration adopts this object (``loadBalancer.adopt``: providers/common/resource.py)."""
+    return props.get(ADOPT_KEY) is True
+
+
+def _where(provider: ApplianceObjectProvider, props: dict[str, Any]) -> tuple[str, str]:
+    return Device.from_props(props).url, provider.label(props)
+
+
+def _unknown(props: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    """Whether any of ``keys`` is still unknown (a preview of an object whose parent is new)."""
+
+    def has(value: Any) -> bool:
+        if isinstance(value, dict):
+            return any(has(v) for v in value.values())
+        return isinstance(value, Unknown)
+
+    return any(has(props.get(k)) for k in keys)
