@@ -21,14 +21,20 @@ The SSTP certificate clients see (the load balancer's, or each node's) has a rea
 (``sstp_certificate``, docs/rras.md#sstp-certificate-expiry), for the cluster's output and its warning.
 Settings that are not wanted are declared *absent* rather than dropped, so switching a feature off is an
 update that happens before the restart, not a deletion after the program.
+The settings wait for nothing of the load balancer (a node's only for its build check): they are written
+in parallel with the load-balancer objects. (With SSTP TLS offload the load balancer's certificate hash is an
+input of ``sstp-sha256-hash``, so that one value waits for the certificate object, and for nothing else.)
 Then one restart resource per node, chained in node order, restarts only the services whose settings
 changed: a rolling restart the engine itself sequences, records node by node and stops at a failure; each
-waits for its drained node's VPN sessions (``rras.drainTimeoutSeconds``).
-Before its settings, one removal resource per node (``rras.onRemove``,
-docs/rras.md#removing-a-node-or-cluster): its settings depend on it and it on the load-balancer objects and
-the previous node's removal, so removing a node or the cluster deletes the settings (kept or reverted), then
-the removals node by node (a revert's drained restart), then the load-balancer objects. It is not an
-appliance object: not in ``made``.
+waits for every node's settings and every load-balancer object (it drains its node there) and for its
+drained node's VPN sessions (``rras.drainTimeoutSeconds``).
+After its settings, one removal resource per node (``rras.onRemove``,
+docs/rras.md#removing-a-node-or-cluster): it depends on its node's settings (it lists them), on the
+load-balancer objects and on the previous node's removal. A delete runs in reverse dependency order, so
+removing a node or the cluster deletes the removals first, node by node (keep: nothing sent; revert: the
+node's settings put back, then its drained restart, while the load-balancer objects still exist), then the
+settings (nothing more to send) and the load-balancer objects. It is not an appliance object: not in
+``made``.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from providers.rras.resources import (
     NodeRestartInputs,
     PresentRegistryValueInputs,
     RegistryValueInputs,
+    RemovedSetting,
     RrasAcceptedRoot,
     RrasIpsecPolicy,
     RrasNodeRemoval,
@@ -130,12 +137,12 @@ def _revert_services(cluster: Cluster) -> list[str]:
 
 def _tls_hardening(
     cluster: Cluster, node: Node, base: NodeInputs, opts: pulumi.ResourceOptions
-) -> list[RrasTlsRegistryValue]:
+) -> list[tuple[RrasTlsRegistryValue, RemovedSetting]]:
     """SSTP TLS hardening (docs/rras.md#sstp-tls-hardening): the server side of SSL 3.0, TLS 1.0 and TLS 1.1
     off, and the cipher-suite order of ``sstp.tlsHardening``, which the provider picks for the node's
     Windows build. Machine-wide Schannel settings, in effect after a reboot. Not declared when the level is
     off: the node's TLS is left as it is (a stack that switches it off keeps or reverts the values, as
-    ``rras.onRemove`` says)."""
+    ``rras.onRemove`` says). Each with what the node's removal puts back."""
     made = []
     for protocol in DISABLED_PROTOCOLS:
         props: RegistryValueInputs = {
@@ -148,7 +155,8 @@ def _tls_hardening(
         }
         suffix = "tls-" + protocol.lower().replace(" ", "").replace(".", "") + "-server"
         present = PresentRegistryValueInputs(**props, value=0)
-        made.append(RrasTlsRegistryValue(resource_name(cluster.name, node.name, suffix), present, opts))
+        res = RrasTlsRegistryValue(resource_name(cluster.name, node.name, suffix), present, opts)
+        made.append((res, _removed_value("tls-registry-value", props)))
     order: CipherSuiteOrderInputs = {
         **base,
         "path": CIPHER_SUITE_KEY,
@@ -159,8 +167,19 @@ def _tls_hardening(
         "cipher_suites": cluster.sstp.tls_hardening,
     }
     name = resource_name(cluster.name, node.name, "tls-cipher-suites")
-    made.append(RrasTlsRegistryValue(name, order, opts))
+    made.append((RrasTlsRegistryValue(name, order, opts), _removed_value("tls-registry-value", order)))
     return made
+
+
+def _removed_value(kind: str, props: RegistryValueInputs) -> RemovedSetting:
+    """A registry value as the node's removal puts it back (providers/rras/removal.py)."""
+    return {
+        "type": kind,
+        "path": props["path"],
+        "name": props["name"],
+        "ensure": props["ensure"],
+        "keep_on_delete": props["keep_on_delete"],
+    }
 
 
 def sstp_certificate(
@@ -230,7 +249,8 @@ def build(
     drain: Mapping[str, DrainSpec],
     sstp_certificate_sha256: pulumi.Output[str] | None,
 ) -> dict[str, list[pulumi.CustomResource]]:
-    """Create the node settings and the rolling restart; ``after``: the load-balancer objects."""
+    """Create the node settings, their removal records and the rolling restart; ``after``: the
+    load-balancer objects, which only the restarts and the removal records wait for."""
     made: dict[str, list[pulumi.CustomResource]] = {"node_settings": [], "restarts": []}
     restarts: list[tuple[Node, NodeRestartInputs]] = []
     offload = sstp_in_clear_to_nodes(cluster)
@@ -243,21 +263,8 @@ def build(
             "owner": owner,
             "on_remove": cluster.rras.on_remove,
         }
-        # What removing the node does to it (docs/rras.md#removing-a-node-or-cluster): its settings depend
-        # on it, so a removal deletes them first; it waits for the load balancer and the previous node.
-        removal = RrasNodeRemoval(
-            resource_name(cluster.name, node.name, "removal"),
-            {
-                **base,
-                "cluster": cluster.name,
-                "drain": drain.get(node.name),
-                "drain_timeout_seconds": cluster.rras.drain_timeout_seconds,
-                "services": _revert_services(cluster),
-            },
-            pulumi.ResourceOptions(parent=parent, depends_on=[*after, *removal_before]),
-        )
-        removal_before = [removal]
-        opts = pulumi.ResourceOptions(parent=parent, depends_on=[*after, removal])
+        # The node's settings start at once, in parallel with the load-balancer objects.
+        opts = pulumi.ResourceOptions(parent=parent)
         requires = build_requirements(cluster)
         if requires:
             # The node's build against what is declared, refused at preview (docs/rras.md#windows-builds);
@@ -267,7 +274,9 @@ def build(
                 {**base, "cluster": cluster.name, "requires": requires},
                 pulumi.ResourceOptions(parent=parent),
             )
-            opts = pulumi.ResourceOptions(parent=parent, depends_on=[*after, removal, checked])
+            opts = pulumi.ResourceOptions(parent=parent, depends_on=[checked])
+        settings: list[pulumi.CustomResource] = []  # this node's, for its removal
+        removed: list[RemovedSetting] = []
         remote_access: list[pulumi.Output[Any]] = []
         ikeext: list[pulumi.Output[Any]] = []
         computer: list[pulumi.Output[Any]] = []  # settings in effect after a reboot
@@ -283,6 +292,8 @@ def build(
             node: Node = node,
             base: NodeInputs = base,
             opts: pulumi.ResourceOptions = opts,
+            settings: list[pulumi.CustomResource] = settings,
+            removed: list[RemovedSetting] = removed,
         ) -> None:
             props: RegistryValueInputs = {
                 **base,
@@ -296,6 +307,8 @@ def build(
                 props = PresentRegistryValueInputs(**props, value=wanted)
             res = RrasRegistryValue(resource_name(cluster.name, node.name, suffix), props, opts)
             made["node_settings"].append(res)
+            settings.append(res)
+            removed.append(_removed_value("registry-value", props))
             restarts.append(res.revision)
 
         if "ikev2" in cluster.protocols:
@@ -305,6 +318,8 @@ def build(
                 opts,
             )
             made["node_settings"].append(policy)
+            settings.append(policy)
+            removed.append({"type": "ipsec-policy"})
             remote_access.append(policy.revision)
             value(
                 "ikev2-fragmentation",
@@ -342,6 +357,8 @@ def build(
                     opts,
                 )
                 made["node_settings"].append(root)
+                settings.append(root)
+                removed.append({"type": "accepted-root", "thumbprint": ikev2.root_certificate_thumbprint})
                 remote_access.append(root.revision)
         if "sstp" in cluster.protocols:
             value("sstp-use-https", SSTP_KEY, "UseHttps", "DWord", 0 if offload else None, remote_access)
@@ -369,9 +386,27 @@ def build(
                 )
                 value("sstp-sha1-hash", SSTP_KEY, "SHA1CertificateHash", "Binary", None, remote_access)
         if "sstp" in cluster.protocols and cluster.sstp.tls_hardening != "off":
-            for res in _tls_hardening(cluster, node, base, opts):
-                made["node_settings"].append(res)
-                computer.append(res.revision)
+            for tls, entry in _tls_hardening(cluster, node, base, opts):
+                made["node_settings"].append(tls)
+                settings.append(tls)
+                removed.append(entry)
+                computer.append(tls.revision)
+        # What removing the node does to it (docs/rras.md#removing-a-node-or-cluster): it depends on the
+        # node's settings, the load-balancer objects and the previous node's removal, so a delete runs it
+        # before them, one node at a time: a revert puts the settings back and restarts the node drained.
+        removal = RrasNodeRemoval(
+            resource_name(cluster.name, node.name, "removal"),
+            {
+                **base,
+                "cluster": cluster.name,
+                "drain": drain.get(node.name),
+                "drain_timeout_seconds": cluster.rras.drain_timeout_seconds,
+                "services": _revert_services(cluster),
+                "settings": removed,
+            },
+            pulumi.ResourceOptions(parent=parent, depends_on=[*after, *settings, *removal_before]),
+        )
+        removal_before = [removal]
         restarts.append(
             (
                 node,
@@ -393,9 +428,10 @@ def build(
         )
 
     # One restart resource per node, each waiting for every node's settings (all written before any
-    # restart, so an unreachable node stops the change before anything restarts) and for the previous
-    # node's restart: the engine runs them one at a time, records each finished node, and stops at the
-    # first failure. A preview names the nodes that will restart.
+    # restart, so an unreachable node stops the change before anything restarts), for every load-balancer
+    # object (it drains its node there) and for the previous node's restart: the engine runs them one at a
+    # time, records each finished node, and stops at the first failure. A preview names the nodes that
+    # will restart.
     previous: list[pulumi.Resource] = []
     order = [n.name for n in cluster.nodes]
     for node, props in restarts:
@@ -403,7 +439,7 @@ def build(
         restart = RrasNodeRestart(
             resource_name(cluster.name, node.name, "restart"),
             {**props, "later_nodes": later},
-            pulumi.ResourceOptions(parent=parent, depends_on=[*made["node_settings"], *previous]),
+            pulumi.ResourceOptions(parent=parent, depends_on=[*made["node_settings"], *after, *previous]),
         )
         made["restarts"].append(restart)
         previous = [restart]

@@ -91,6 +91,20 @@ class NodeRestartInputs(NodeInputs):
     drain_timeout_seconds: int
 
 
+class RemovedSetting(TypedDict):
+    """One setting of a node, as its removal puts it back (providers/rras/removal.py, SETTING_TYPES): its
+    ``type`` and what that provider's ``delete_object`` reads."""
+
+    #: ipsec-policy, registry-value, tls-registry-value or accepted-root
+    type: str
+    path: NotRequired[str]
+    name: NotRequired[str]
+    #: present or absent (an absent value has nothing to put back)
+    ensure: NotRequired[str]
+    keep_on_delete: NotRequired[bool]
+    thumbprint: NotRequired[str]
+
+
 class NodeRemovalInputs(NodeInputs):
     """What removing the node from the stack does to it (providers/rras/removal.py)."""
 
@@ -100,6 +114,8 @@ class NodeRemovalInputs(NodeInputs):
     drain_timeout_seconds: int
     #: What a revert restarts: IKEEXT, RemoteAccess; "Computer" reboots the node instead.
     services: list[str]
+    #: Every setting of the node (the removal depends on them all): what a revert puts back first.
+    settings: list[RemovedSetting]
 
 
 class AcceptedRootInputs(NodeInputs):
@@ -168,8 +184,9 @@ class RrasNodeRestart(TypedResource, module="rras", name="NodeRestart"):
 
 
 class RrasNodeRemoval(TypedResource, module="rras", name="NodeRemoval"):
-    """Created and updated without a word to any device; its delete keeps or reverts the node, after every
-    setting of the node was deleted (they depend on it) and before the load-balancer objects."""
+    """Created and updated without a word to any device; it depends on the node's settings and on the
+    load-balancer objects, so its delete comes before theirs: it keeps the node as it is, or puts the
+    settings back and restarts the node drained (providers/rras/removal.py)."""
 
     def __init__(self, name: str, props: NodeRemovalInputs, opts: Opts = None) -> None:
         super().__init__(NodeRemovalProvider(), name, props, opts)
