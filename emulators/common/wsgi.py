@@ -2,8 +2,9 @@
 
 ``TwinApp`` wraps a vendor's WSGI application. Requests under ``/_twin/`` are the twin's own admin
 interface and are neither logged nor subject to faults; every other request is logged (method, path,
-status, whether it was a write), counted, delayed by the injected latency and matched against the
-injected faults.
+status, whether it was a write, ``t``: [start, end] on this process's monotonic clock, the start taken
+before the injected latency), counted, delayed by the injected latency and matched against the
+injected faults, then against the random faults of the chaos mode.
 
 Admin interface (JSON):
   GET    /_twin/log[?since=SEQ]  request log entries
@@ -15,6 +16,16 @@ Admin interface (JSON):
                                  ("lost": the request is carried out, then the connection is reset
                                  instead of answering: a write whose answer never arrived)
   DELETE /_twin/faults           remove every fault
+  PUT    /_twin/chaos            {"rate": 0.2, "seed": N, "actions": ["status", "reset", "timeout", "lost"],
+                                  "statuses": [502, 503], "timeout_s": 2}: from now on each request that
+                                 no explicit fault takes is, with probability ``rate`` (drawn from a
+                                 random generator seeded with ``seed``), answered with one of ``actions``
+                                 picked at random: a 502/503 (an HTML error page, as the front web server
+                                 sends it), a reset, a timeout (``timeout_s`` without an answer, then a
+                                 reset) or "lost" (carried out, then reset); logged with "fault" and
+                                 "chaos": true
+  GET    /_twin/chaos            the chaos settings and how many requests it took; {} when off
+  DELETE /_twin/chaos            chaos off
   POST   /_twin/reboot           back to the saved configuration, sessions dropped
   POST   /_twin/factory-reset    back to factory defaults (tests only)
   GET    /_twin/state            running and saved configuration, runtime state
@@ -25,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import re
 import socket
 import struct
@@ -79,6 +91,75 @@ class Fault:
         }
 
 
+#: The fault actions a chaos mode may pick from.
+CHAOS_ACTIONS = ("status", "reset", "timeout", "lost")
+
+
+@dataclass
+class Chaos:
+    """Seeded random faults: a fraction ``rate`` of the requests, each with an action drawn at random."""
+
+    rate: float
+    seed: int
+    actions: tuple[str, ...] = CHAOS_ACTIONS
+    statuses: tuple[int, ...] = (502, 503)
+    timeout_s: float = 2.0
+    hits: int = 0
+    seen: int = 0
+    _random: random.Random = field(default_factory=random.Random, repr=False)
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Chaos:
+        rate = float(spec.get("rate", 0.2))
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"chaos rate {rate} is not between 0 and 1")
+        actions = tuple(spec.get("actions") or CHAOS_ACTIONS)
+        unknown = [a for a in actions if a not in CHAOS_ACTIONS]
+        if unknown:
+            raise ValueError(f"unknown chaos actions {unknown}: use {', '.join(CHAOS_ACTIONS)}")
+        statuses = tuple(int(s) for s in spec.get("statuses") or (502, 503))
+        if any(not 400 <= s <= 599 for s in statuses):
+            raise ValueError(f"chaos statuses {list(statuses)} must be HTTP error codes (400-599)")
+        seed = int(spec.get("seed", 0))
+        chaos = cls(
+            rate=rate,
+            seed=seed,
+            actions=actions,
+            statuses=statuses,
+            timeout_s=min(max(float(spec.get("timeout_s", 2.0)), 0.0), 120.0),
+        )
+        chaos._random.seed(seed)
+        return chaos
+
+    def draw(self) -> Fault | None:
+        """The fault for the next request, or None (the caller holds the app's lock)."""
+        self.seen += 1
+        if self._random.random() >= self.rate:
+            return None
+        self.hits += 1
+        action = self._random.choice(self.actions)
+        status = self._random.choice(self.statuses)
+        return Fault(
+            id=0,
+            action=action,
+            status=status,
+            body=_error_page(status),
+            content_type="text/html; charset=iso-8859-1",
+            seconds=self.timeout_s,
+        )
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "rate": self.rate,
+            "seed": self.seed,
+            "actions": list(self.actions),
+            "statuses": list(self.statuses),
+            "timeout_s": self.timeout_s,
+            "seen": self.seen,
+            "hits": self.hits,
+        }
+
+
 class TwinApp:
     """Wraps a vendor WSGI app with the shared admin interface, logging, latency and faults.
 
@@ -105,6 +186,7 @@ class TwinApp:
         self.log: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.latency_ms = 0.0
+        self.chaos: Chaos | None = None
 
     # -- WSGI ------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -116,6 +198,7 @@ class TwinApp:
     def _serve(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO", "")
+        started = time.monotonic()
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000.0)
         environ["twin.log"] = {}
@@ -124,9 +207,12 @@ class TwinApp:
             "path": path,
             "query": environ.get("QUERY_STRING", ""),
             "ts": time.time(),
+            "t": [started, started],
             "client_port": _int(environ.get("REMOTE_PORT")),
         }
         fault = self._take_fault(method, path)
+        if fault is not None and fault.id == 0:
+            entry["chaos"] = True
         if fault is not None and fault.action == "lost":
             entry["fault"] = fault.action
             self._run_vendor(environ, lambda *_args, **_kw: None, method, path, entry)
@@ -201,10 +287,13 @@ class TwinApp:
 
     def _record(self, entry: dict[str, Any]) -> None:
         with self._lock:
+            if "t" in entry:
+                entry["t"][1] = time.monotonic()
             entry["seq"] = next(self._seq)
             self.log.append(entry)
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
+        """The explicit fault this request matches, else the chaos mode's draw (its fault has id 0)."""
         with self._lock:
             for fault in self.faults:
                 if fault.matches(method, path):
@@ -216,6 +305,8 @@ class TwinApp:
                     if fault.times <= 0:
                         self.faults.remove(fault)
                     return fault
+            if self.chaos is not None:
+                return self.chaos.draw()
         return None
 
     # -- admin -----------------------------------------------------------------------------------
@@ -292,6 +383,18 @@ class TwinApp:
                 with self._lock:
                     self.faults.clear()
                 return _json({"cleared": True})
+            if sub == "chaos" and method in ("PUT", "POST"):
+                chaos = Chaos.from_spec(request.get_json(force=True) or {})
+                with self._lock:
+                    self.chaos = chaos
+                return _json(chaos.public())
+            if sub == "chaos" and method == "GET":
+                with self._lock:
+                    return _json(self.chaos.public() if self.chaos is not None else {})
+            if sub == "chaos" and method == "DELETE":
+                with self._lock:
+                    self.chaos = None
+                return _json({"cleared": True})
             if sub == "reboot" and method == "POST":
                 self.backend.reboot()
                 return _json({"rebooted": True, "boot_count": self.backend.boot_count})
@@ -323,6 +426,15 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def _error_page(status: int) -> str:
+    """The HTML error page a front web server (Apache httpd on BIG-IP and ADC) sends for ``status``."""
+    reason = _reason(status)
+    return (
+        '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n'
+        f"<html><head><title>{status} {reason}</title></head><body><h1>{reason}</h1></body></html>\n"
+    )
 
 
 def _reset_connection(environ: dict[str, Any]) -> None:
