@@ -395,7 +395,9 @@ def render_markdown(rows: Sequence[Row] | None = None) -> str:
         out.append("")
     if CONFIG_KEYS:
         out += ["## Other stack config keys", ""]
-        out.append("Keys of a stack file besides `aovpn:clusters` that the project reads; none declares a cluster.")
+        out.append(
+            "Keys of a stack file besides `aovpn:clusters` that the project reads; none declares a cluster."
+        )
         out.append("")
         for key, prose in CONFIG_KEYS.items():
             out += [f"### {key}", "", prose.what, ""]
