@@ -62,8 +62,9 @@ MARKER_PREFIX = "aovpn-iac:"
 
 
 def is_marker(value: Any) -> bool:
-    """Whether ``value`` (an object's owner field as read) is some stack's ownership marker."""
-    return isinstance(value, str) and value.strip().startswith(MARKER_PREFIX)
+    """Whether ``value`` (an object's owner as read) is some stack's claim: its marker, or a text naming the
+    marked object it hangs from (a binding or real server owned through its parent, "holding ...")."""
+    return isinstance(value, str) and MARKER_PREFIX in value
 
 
 def plain(value: Any) -> Any:
