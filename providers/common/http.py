@@ -13,6 +13,9 @@ from providers.common.errors import ApplianceError, connection_reason
 # but lost its answer must not be sent twice. Connection errors before sending are retried for all.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 TRANSIENT_STATUS = (502, 503, 504)
+#: Connections kept open to one device: as many as the engine's default ``--parallel`` (4 per CPU) sends at
+#: once on a 4-CPU runner, so concurrent calls reuse their TLS connections instead of opening new ones.
+POOL_SIZE = 16
 
 
 def make_session(
@@ -31,7 +34,7 @@ def make_session(
         raise_on_status=False,
     )
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=POOL_SIZE)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = user_agent
