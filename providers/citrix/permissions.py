@@ -10,11 +10,12 @@ the README section that lists the policy to bind. The vendor's bracketed command
 uploaded key's content.
 
 Preview: each Citrix provider's ``check`` names the commands its object needs (``needs``); the first check of
-a run reads the account's own user entry, its policy bindings and their expressions once per device
-(``systemuser``, ``systemuser_binding``, ``systemcmdpolicy``; cached for the process) and fails when a needed
-command is not allowed. When the account may not read them, is authenticated externally or belongs to groups
-(whose policies the check does not read), or an expression is one Python's ``re`` cannot compile, the check
-cannot tell and stays silent: the first refused write then reports the same ``NotPermitted``. Only reads.
+a run reads the account's own user entry and its policy bindings together, then the bound policies together,
+once per device (``systemuser``, ``systemuser_binding``, ``systemcmdpolicy``; cached for the process), and
+fails when a needed command is not allowed. When the account may not read them, is authenticated externally or
+belongs to groups (whose policies the check does not read), or an expression is one Python's ``re`` cannot
+compile, the check cannot tell and stays silent: the first refused write then reports the same
+``NotPermitted``. Only reads.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,27 +160,45 @@ class Grants:
 
 
 def read_grants(client: Any, device: Device) -> Grants | None:
-    """The account's own policies, or None when they cannot be known from here (see the module docstring)."""
+    """The account's own policies, or None when they cannot be known from here (see the module docstring).
+
+    Two round trips after the login: the user entry and its bindings together, then every bound policy
+    together (the least-privilege policy lets the account read its own policy by name, not the collection)."""
     if device.user == SUPERUSER:
         return None
-    try:
-        user = first(client.get("systemuser", device.user, what=f"system user {device.user}"))
-        if user is None or str(user.get("externalauth", "ENABLED")).upper() != "DISABLED":
-            return None  # not a local account, or one whose groups may come from LDAP/RADIUS at login
-        summary = first(client.get("systemuser_binding", device.user, what=f"system user {device.user}"))
-        if summary is None or summary.get("systemuser_systemgroup_binding"):
-            return None
-        rules: list[tuple[float, bool, re.Pattern[str]]] = []
-        for bound in summary.get("systemuser_systemcmdpolicy_binding") or []:
-            name = str(bound.get("policyname"))
-            policy = first(client.get("systemcmdpolicy", name, what=f"system cmdPolicy {name}"))
-            if policy is None:
-                continue
-            pattern = re.compile(str(policy.get("cmdspec", "")), re.IGNORECASE)
-            allow = str(policy.get("action", "")).upper() == "ALLOW"
-            rules.append((float(number(bound.get("priority")) or 0), allow, pattern))
-    except (ProviderError, re.error):
-        return None  # not readable by this account (2138), unreachable, or an expression re cannot read
+    user_what = f"system user {device.user}"
+    with futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="citrix-grants") as pool:
+        try:
+            user_read = pool.submit(client.get, "systemuser", device.user, what=user_what)
+            summary_read = pool.submit(client.get, "systemuser_binding", device.user, what=user_what)
+            user = first(user_read.result())
+            summary = first(summary_read.result())
+            if user is None or str(user.get("externalauth", "ENABLED")).upper() != "DISABLED":
+                return None  # not a local account, or one whose groups may come from LDAP/RADIUS at login
+            if summary is None or summary.get("systemuser_systemgroup_binding"):
+                return None
+            bound = [
+                b for b in summary.get("systemuser_systemcmdpolicy_binding") or [] if isinstance(b, dict)
+            ]
+            policies = [
+                pool.submit(
+                    client.get,
+                    "systemcmdpolicy",
+                    str(b.get("policyname")),
+                    what=f"system cmdPolicy {b.get('policyname')}",
+                )
+                for b in bound
+            ]
+            rules: list[tuple[float, bool, re.Pattern[str]]] = []
+            for binding, read in zip(bound, policies, strict=True):
+                policy = first(read.result())
+                if policy is None:
+                    continue
+                pattern = re.compile(str(policy.get("cmdspec", "")), re.IGNORECASE)
+                allow = str(policy.get("action", "")).upper() == "ALLOW"
+                rules.append((float(number(binding.get("priority")) or 0), allow, pattern))
+        except (ProviderError, re.error):
+            return None  # not readable by this account (2138), unreachable, or an expression re cannot read
     return Grants(tuple(sorted(rules, key=lambda rule: rule[0])))
 
 
