@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--fault-seed", type=int, default=1, help="seed of the first fault run (1)")
     parser.add_argument("--fault-timeout-s", type=float, default=2.0, help="how long a timeout holds (2)")
     parser.add_argument("--max-runs", type=int, default=6, help="`up` runs per fault run at most (6)")
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        help="PULUMI_PARALLEL for the CLI runs (the engine's default: 4 per CPU)",
+    )
     parser.add_argument("--no-anchors", action="store_true", help="skip OpenTofu + terraform-provider-bigip")
     parser.add_argument("--product", type=Path, default=ROOT, help="the product to measure (the work tree)")
     parser.add_argument("--markdown", type=Path, help="write the Markdown report here too")
@@ -55,6 +61,8 @@ def main(argv: list[str]) -> int:
 
         return bench_rras(argparse.Namespace(latency_ms=sorted({0.0, args.latency_ms}), nodes=args.nodes))
     product = args.product.resolve()
+    if args.parallel:
+        os.environ["PULUMI_PARALLEL"] = str(args.parallel)  # the CLI runs inherit the environment
     cli = subprocess.run(
         [pulumi_bin(), "version"], capture_output=True, text=True, check=False
     ).stdout.strip()
@@ -63,6 +71,7 @@ def main(argv: list[str]) -> int:
             "cli": cli,
             "product": str(product),
             "latency_ms": args.latency_ms,
+            "parallel": args.parallel or f"default ({4 * (os.cpu_count() or 1)})",
             "vendors": args.vendor,
             "clusters": args.clusters,
             "ops": args.ops,

@@ -18,21 +18,23 @@ def markdown(result: dict[str, Any]) -> str:
     meta = result["meta"]
     lines.append(
         f"Reference cluster: 3 RRAS nodes, IKEv2 only, per cluster; one twin per vendor; the real Pulumi CLI "
-        f"{meta.get('cli') or ''}; product from `{meta['product']}`; {meta['latency_ms']:.0f} ms injected "
-        "before every request. Counted on the twin's request log. `rounds` = spread of request times / "
-        "latency; `chain` = longest run of requests each sent after the previous one was answered; "
+        f"{meta.get('cli') or ''} (`--parallel` {meta.get('parallel', 'default')}); product from "
+        f"`{meta['product']}`; {meta['latency_ms']:.0f} ms injected before every request. Counted on the "
+        "twin's request log. `rounds` = spread of request times / latency (the CLI's own time between "
+        "steps included); `chain` = longest run of requests each sent after the previous one was answered; "
         "`depth` = the longest chain of objects in the state's dependency graph; `max/type` = the most "
         "requests to one object type on the device (login and token requests aside)."
     )
     lines.append("")
     lines.append(
         "| vendor | clusters | operation | exit | requests | writes | logins | saves | max/type (type) "
-        "| rounds | chain | depth | rounds/depth | wall (s) |"
+        "| rounds | chain | depth | rounds/depth | chain/depth | wall (s) |"
     )
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for bench in result["benches"]:
         for r in bench["operations"]:
             ratio = r["rounds"] / r["depth"] if r.get("rounds") is not None and r.get("depth") else None
+            chain_ratio = r["chain"] / r["depth"] if r.get("depth") else None
             cells = [
                 r["vendor"],
                 r["clusters"],
@@ -47,6 +49,7 @@ def markdown(result: dict[str, Any]) -> str:
                 r["chain"],
                 _v(r["depth"]),
                 _v(ratio),
+                _v(chain_ratio),
                 f"{r['wall_s']:.2f}",
             ]
             lines.append("| " + " | ".join(str(c) for c in cells) + " |")

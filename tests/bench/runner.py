@@ -214,6 +214,7 @@ def fault_runs(
                 },
             )
             exits: list[int] = []
+            failures: list[str] = []  # why each failed run failed: the CLI's last lines
             faults = 0
             while len(exits) < max_runs:
                 m = measure(project, twin, stack, "create", OPERATIONS[0][2])
@@ -221,6 +222,7 @@ def fault_runs(
                 exits.append(m.exit)
                 if m.exit == 0:
                     break
+                failures.append(_diagnostics(m.output))
             chaos(twin, None)
             after = analysis.inventory(vendor, twin.admin().state())
             duplicates, missing = analysis.duplicates_and_orphans(clean, after)
@@ -234,6 +236,7 @@ def fault_runs(
                     "run": i + 1,
                     "seed": seed + i,
                     "exits": exits,
+                    "failures": failures,
                     "runs": len(exits),
                     "converged": converged,
                     "faults": faults,
@@ -269,6 +272,20 @@ def fault_runs(
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def _diagnostics(output: str, lines: int = 40) -> str:
+    """The CLI's "Diagnostics:" section (the errors of a failed run), or its last lines without one."""
+    text = output.strip()
+    start = text.find("Diagnostics:")
+    if start < 0:
+        return _tail(text)
+    section = text[start:]
+    for end_marker in ("\nOutputs:", "\nResources:"):
+        end = section.find(end_marker)
+        if end > 0:
+            section = section[:end]
+    return "\n".join(section.splitlines()[:lines])
 
 
 def _tail(output: str, lines: int = 12) -> str:
