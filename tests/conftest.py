@@ -12,6 +12,9 @@ import pytest
 from emulators.common import RunningTwin, TLSMaterial, ensure_tls, start_twin
 from tests.unit.support import Mocks
 
+#: the real-CLI fixtures (project, f5, adc, kemp) for tests/e2e and tests/audit
+pytest_plugins = ("tests.e2e.fixtures",)
+
 
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSMaterial:
