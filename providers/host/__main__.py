@@ -9,5 +9,11 @@ import grpc
 
 from providers.host import wide_server
 
-grpc.server = wide_server
-runpy.run_module("pulumi.dynamic", run_name="__main__", alter_sys=True)
+
+def main() -> None:
+    grpc.server = wide_server
+    runpy.run_module("pulumi.dynamic", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":  # imported (a walk of the package), it serves nothing
+    main()
