@@ -83,18 +83,25 @@ class DeviceStateError(ProviderError):
         super().__init__(f"{device}: {obj} {problem}")
 
 
-def connection_reason(exc: BaseException) -> str:
-    """The root cause of a requests/urllib3 failure in a few words (no URL dumps, no library noise)."""
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it, outermost first: urllib3's ``reason``, an exception given as the first
+    argument (requests wraps that way), ``__cause__`` and ``__context__``."""
     seen: set[int] = set()
+    chain: list[BaseException] = []
     current: BaseException | None = exc
-    deepest = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        deepest = current
+        chain.append(current)
         nxt = getattr(current, "reason", None)
         if not isinstance(nxt, BaseException):
             nxt = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
         current = nxt or current.__cause__ or current.__context__
+    return chain
+
+
+def connection_reason(exc: BaseException) -> str:
+    """The root cause of a requests/urllib3 failure in a few words (no URL dumps, no library noise)."""
+    deepest = exception_chain(exc)[-1]
     text = str(deepest)
     for marker in (
         "Connection refused",

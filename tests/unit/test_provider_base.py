@@ -371,6 +371,46 @@ def test_a_request_without_an_answer_names_the_device_object_and_cause():
     )
 
 
+def test_a_connection_closed_during_tls_is_no_answer_and_is_tried_again():
+    """An SSLError is a trust problem only when the certificate was refused: a connection the device closed
+    mid-exchange (an idle keep-alive connection it dropped, a reset) is no answer, tried again; a failed
+    protocol agreement is neither."""
+    import ssl
+
+    import requests
+
+    from providers.common.http import transport_error
+    from providers.common.retry import is_transient
+
+    eof = requests.exceptions.SSLError(
+        ssl.SSLEOFError(8, "EOF occurred in violation of protocol (_ssl.c:2427)")
+    )
+    dropped = transport_error("adc:443", "/nitro/v1/config/server", "POST", eof, retried=False)
+    assert (dropped.code, dropped.status) == (None, None) and is_transient(dropped)
+    assert str(dropped).endswith(
+        "no response: cannot reach the device (connection closed during the TLS exchange)"
+    )
+    assert "caBundle" not in str(dropped) and "verification" not in str(dropped)
+    # as urllib3 words it when the SSL object is gone, without the ssl exception in the chain
+    worded = requests.exceptions.SSLError("EOF occurred in violation of protocol (_ssl.c:2427)")
+    assert is_transient(transport_error("lm:443", "addrs", "addrs", worded, retried=False))
+
+    untrusted = requests.exceptions.SSLError(
+        ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    )
+    refused = transport_error("bigip:443", "/mgmt/tm/ltm/pool", "GET", untrusted, retried=True)
+    assert (
+        refused.code == "TLS" and not is_transient(refused) and "check loadBalancer.caBundle" in str(refused)
+    )
+
+    no_agreement = requests.exceptions.SSLError(
+        ssl.SSLError(1, "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure")
+    )
+    handshake = transport_error("bigip:443", "/mgmt/tm/ltm/pool", "GET", no_agreement, retried=True)
+    assert handshake.code == "TLS" and not is_transient(handshake)
+    assert "no TLS agreement with the device" in str(handshake) and "caBundle" not in str(handshake)
+
+
 def test_an_object_missing_after_its_write_is_a_device_state_error_naming_device_and_object():
     from providers.common.errors import DeviceStateError, ProviderError
 
