@@ -23,8 +23,8 @@ from typing import Any
 
 import grpc
 
-#: Threads serving engine calls: above any ``--parallel`` a pipeline is likely to use; a call waiting for a
-#: device's connection holds one.
+#: Threads serving engine calls: above any ``--parallel`` a pipeline is likely to use; a call holds one for
+#: as long as its device takes (an RRAS node's drained restart, minutes).
 WORKERS = 64
 
 _grpc_server = grpc.server
