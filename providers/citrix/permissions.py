@@ -180,14 +180,10 @@ def read_grants(client: Any, device: Device) -> Grants | None:
             bound = [
                 b for b in summary.get("systemuser_systemcmdpolicy_binding") or [] if isinstance(b, dict)
             ]
+            names = [str(b.get("policyname")) for b in bound]
             policies = [
-                pool.submit(
-                    client.get,
-                    "systemcmdpolicy",
-                    str(b.get("policyname")),
-                    what=f"system cmdPolicy {b.get('policyname')}",
-                )
-                for b in bound
+                pool.submit(client.get, "systemcmdpolicy", name, what=f"system cmdPolicy {name}")
+                for name in names
             ]
             rules: list[tuple[float, bool, re.Pattern[str]]] = []
             for binding, read in zip(bound, policies, strict=True):

@@ -134,6 +134,18 @@ def chain(entries: Iterable[Entry]) -> int:
     return longest
 
 
+def most_in_flight(entries: Iterable[Entry]) -> int:
+    """The most requests the twin held at one moment (arrived, not yet answered)."""
+    spans = [e["t"] for e in entries if "t" in e]
+    # (time, +1 arrival / -1 answer), sorted so that an answer comes before an arrival at the same instant
+    edges = sorted([(float(start), 1) for start, _ in spans] + [(float(end), -1) for _, end in spans])
+    held = most = 0
+    for _, step in edges:
+        held += step
+        most = max(most, held)
+    return most
+
+
 def custom_resources(checkpoint: dict[str, Any]) -> list[dict[str, Any]]:
     """The appliance objects of a stack's state: its custom resources less the providers."""
     resources = checkpoint.get("checkpoint", {}).get("latest", {}).get("resources") or []

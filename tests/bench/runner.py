@@ -214,7 +214,7 @@ def fault_runs(
                 },
             )
             exits: list[int] = []
-            failures: list[str] = []  # why each failed run failed: the CLI's last lines
+            failures: list[str] = []  # why each failed run failed: the CLI's Diagnostics section
             faults = 0
             while len(exits) < max_runs:
                 m = measure(project, twin, stack, "create", OPERATIONS[0][2])

@@ -7,10 +7,9 @@ latency injected so that requests sent together overlap whatever the machine's s
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from tests.bench.analysis import most_in_flight
 from tests.e2e.devices import F5, Kemp, nodes
 from tests.e2e.project import Project
 
@@ -18,19 +17,6 @@ pytestmark = pytest.mark.e2e
 
 #: long enough that the six real servers of one level, sent together, are all in flight at once
 LATENCY_MS = 400
-
-
-def most_in_flight(entries: list[dict[str, Any]]) -> int:
-    """The most requests the twin held at one moment (arrived, not yet answered)."""
-    edges = sorted(
-        [(float(e["t"][0]), 1) for e in entries] + [(float(e["t"][1]), -1) for e in entries],
-        key=lambda edge: (edge[0], edge[1]),  # an answer before an arrival at the same instant
-    )
-    held = most = 0
-    for _, step in edges:
-        held += step
-        most = max(most, held)
-    return most
 
 
 def test_independent_objects_are_written_together(project: Project, kemp: Kemp) -> None:
