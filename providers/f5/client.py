@@ -83,6 +83,14 @@ class F5Client:
                 # a busy or restarting management plane is tried again with backoff; a refusal is not
                 self._login_failures.login(lambda: with_retries(self._login))
 
+    def _login_beside(self) -> None:
+        """The token login, run beside a Basic read (``get_beside_login``). A refusal is remembered by
+        ``LoginFailures`` and raised to the first request that needs the token; nothing is raised here."""
+        try:
+            self._ensure_token()
+        except ApplianceError:
+            pass
+
     def close(self) -> None:
         """Delete the token, so it does not count against BIG-IP's 100-token cap after the run.
 
@@ -105,9 +113,11 @@ class F5Client:
             self._session.close()
 
     # -- requests ------------------------------------------------------------------------------
-    def _send(self, method: str, path: str, body: Any = None, *, auth: bool = True) -> requests.Response:
+    def _send(
+        self, method: str, path: str, body: Any = None, *, auth: bool = True, basic: bool = False
+    ) -> requests.Response:
         headers = {"Content-Type": "application/json"}
-        if auth and self._token:
+        if auth and self._token and not basic:
             headers["X-F5-Auth-Token"] = self._token
         try:
             return self._session.request(
@@ -115,6 +125,7 @@ class F5Client:
                 f"{self.device.url}{path}",
                 json=body,
                 headers=headers,
+                auth=(self.device.user, self._password) if basic else None,
                 verify=self.device.verify(),
                 timeout=TIMEOUT,
             )
@@ -131,7 +142,26 @@ class F5Client:
         return resp
 
     def get(self, path: str, *, what: str) -> dict[str, Any] | None:
-        resp = self.request("GET", path, what=what)
+        return self._answer(self.request("GET", path, what=what), what)
+
+    def get_beside_login(self, path: str, *, what: str) -> dict[str, Any] | None:
+        """A read sent together with the token login instead of after it: with the account's Basic
+        credentials (docs/f5.md#basic-authentication) while the login runs on another thread, so that the
+        read before the first write (providers/f5/permissions.py) costs no round trip of its own. An
+        ordinary read once there is a token."""
+        with self._lock:
+            fresh = self._token is not None and time.monotonic() <= self._token_expires - RENEW_MARGIN_S
+        if fresh:
+            return self.get(path, what=what)
+        login = threading.Thread(target=self._login_beside, name="f5-login", daemon=True)
+        login.start()
+        try:
+            resp = self._send("GET", path, basic=True)
+        finally:
+            login.join()
+        return self._answer(resp, what)
+
+    def _answer(self, resp: requests.Response, what: str) -> dict[str, Any] | None:
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:

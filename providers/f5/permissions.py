@@ -5,7 +5,9 @@ The least role that does everything the project does on a BIG-IP (docs/f5.md#lea
 partitions) are more than enough. BIG-IP lets an account read its own user object,
 ``GET /mgmt/tm/auth/user/<self>``, whose ``partitionAccess`` lists the role per partition: ``require_role``
 reads it once per device, account and partition per provider process (the first object's ``check``, so a
-preview fails, naming the device, the account and the missing role, before any write). When the device does
+preview fails, naming the device, the account and the missing role, before any write). The read goes with
+the account's Basic credentials at the same time as the token login (``F5Client.get_beside_login``), so it
+adds no round trip before the first write. When the device does
 not answer it (a remote LDAP/RADIUS account has no local user object, or the read is refused), nothing is
 decided up front, and the first refused write says the same thing (``access_denied``): mcpd's 01070822
 (the role lacks the operation) and 01070824 (no writing role in the partition), restjavad's 401
@@ -125,7 +127,7 @@ def _check(device: Device, partition: str, secrets: SecretConfig) -> AccountPerm
     except ConfigurationError:
         return None  # the first request reports the missing secret
     try:
-        user = client_for(device, secrets).get(
+        user = client_for(device, secrets).get_beside_login(
             f"/mgmt/tm/auth/user/{quote(device.user, safe='')}", what=f"auth user {device.user}"
         )
     except ApplianceError:

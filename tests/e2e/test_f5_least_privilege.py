@@ -2,7 +2,8 @@
 CLI: the whole flow as ``automation``, manager of Common only (the role every e2e test now runs with); a
 read-only account stopped at preview, before any write; an account without the role, when the device does not
 let it read its own role, refused at its first write with mcpd's code, the project naming the device, the
-object and the role it needs; a manager of another partition unable to touch this stack's objects."""
+object and the role it needs; a manager of another partition unable to touch this stack's objects; the role
+read sent beside the token login, not after it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.bench.analysis import most_in_flight
 from tests.e2e.certificates import TLS_OFFLOAD, certificate, offload_secrets
 from tests.e2e.devices import F5, Decl, nodes
 from tests.e2e.project import Project
@@ -169,3 +171,33 @@ def test_a_manager_of_another_partition_cannot_touch_this_stacks_objects(project
     assert f5.writes(seq) == []
     project.pulumi("destroy", "--yes", "--skip-preview", stack=STACK, check=True)
     assert not any(n.startswith("vpn-least") for n in f5.names("ltm/pool"))
+
+
+def test_the_role_is_read_beside_the_token_login_not_after_it(project: Project, f5: F5) -> None:
+    """The role read before the first write goes with Basic credentials at the moment of the token login: the
+    two are in flight together (on the twin's clock, with a latency injected so that requests sent together
+    overlap), and the first write follows both, one round trip after the start instead of two."""
+    stack = "f5beside"
+    cluster = f5.cluster(
+        {
+            "name": "vpn-beside",
+            "virtualAddress": "192.0.2.34",
+            "nodes": nodes("198.51.100.35", "198.51.100.36"),
+        }
+    )
+    project.write_stack(stack, [cluster], f5.secrets())
+    admin = f5.admin()
+    admin.set_latency(300)
+    try:
+        seq = f5.last_seq()
+        up(project, stack)
+        log = admin.log(since=seq)
+    finally:
+        admin.set_latency(0)
+    login = [e for e in log if e["path"] == "/mgmt/shared/authn/login"]
+    role = [e for e in log if e["path"] == "/mgmt/tm/auth/user/automation"]
+    assert len(login) == 1 and len(role) == 1 and role[0]["status"] == 200
+    assert most_in_flight(login + role) == 2
+    writes = [e for e in log if e["method"] in ("POST", "PATCH", "PUT") and e is not login[0]]
+    assert writes and min(w["t"][0] for w in writes) >= max(login[0]["t"][1], role[0]["t"][1])
+    project.pulumi("destroy", "--yes", "--skip-preview", stack=stack, check=True)
