@@ -10,8 +10,9 @@ the README section that lists the policy to bind. The vendor's bracketed command
 uploaded key's content.
 
 Preview: each Citrix provider's ``check`` names the commands its object needs (``needs``); the first check of
-a run reads the account's own user entry and its policy bindings together, then the bound policies together,
-once per device (``systemuser``, ``systemuser_binding``, ``systemcmdpolicy``; cached for the process), and
+a run reads the account's own user entry, its policy bindings and the README's policy together, then any other
+bound policies together, once per device (``systemuser``, ``systemuser_binding``, ``systemcmdpolicy``; cached
+for the process), and
 fails when a needed command is not allowed. When the account may not read them, is authenticated externally or
 belongs to groups (whose policies the check does not read), or an expression is one Python's ``re`` cannot
 compile, the check cannot tell and stays silent: the first refused write then reports the same
@@ -37,6 +38,10 @@ NOT_AUTHORIZED = 2138
 #: The ADC's built-in administrator: every command, whatever is bound.
 SUPERUSER = "nsroot"
 README_SECTION = 'README.md, "Least privilege: the automation accounts", "Citrix ADC"'
+#: The command policy that README section has the administrator create and bind: read in the same round as
+#: the account's bindings, before they name it, so that an account set up as documented is checked in one
+#: round trip.
+README_POLICY = "aovpn"
 
 #: NITRO resource -> the CLI entity it belongs to (a binding belongs to its parent).
 ENTITIES = {
@@ -162,15 +167,23 @@ class Grants:
 def read_grants(client: Any, device: Device) -> Grants | None:
     """The account's own policies, or None when they cannot be known from here (see the module docstring).
 
-    Two round trips after the login: the user entry and its bindings together, then every bound policy
-    together (the least-privilege policy lets the account read its own policy by name, not the collection)."""
+    One round trip after the login for an account set up as the README says: the user entry, its bindings
+    and the README's policy together; a second one only for bound policies of other names, together (the
+    least-privilege policy lets the account read its own policy by name, not the collection)."""
     if device.user == SUPERUSER:
         return None
     user_what = f"system user {device.user}"
+
+    def policy(name: str) -> futures.Future[Any]:
+        return pool.submit(client.get, "systemcmdpolicy", name, what=f"system cmdPolicy {name}")
+
     with futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="citrix-grants") as pool:
+        user_read = pool.submit(client.get, "systemuser", device.user, what=user_what)
+        summary_read = pool.submit(client.get, "systemuser_binding", device.user, what=user_what)
+        # ahead of the bindings; its answer counts only if they name it (a refusal or a miss otherwise tells
+        # nothing: the account may have a policy of another name), and the pool's exit waits for it
+        ahead = {README_POLICY: policy(README_POLICY)}
         try:
-            user_read = pool.submit(client.get, "systemuser", device.user, what=user_what)
-            summary_read = pool.submit(client.get, "systemuser_binding", device.user, what=user_what)
             user = first(user_read.result())
             summary = first(summary_read.result())
             if user is None or str(user.get("externalauth", "ENABLED")).upper() != "DISABLED":
@@ -181,17 +194,14 @@ def read_grants(client: Any, device: Device) -> Grants | None:
                 b for b in summary.get("systemuser_systemcmdpolicy_binding") or [] if isinstance(b, dict)
             ]
             names = [str(b.get("policyname")) for b in bound]
-            policies = [
-                pool.submit(client.get, "systemcmdpolicy", name, what=f"system cmdPolicy {name}")
-                for name in names
-            ]
+            policies = [ahead.pop(name) if name in ahead else policy(name) for name in names]
             rules: list[tuple[float, bool, re.Pattern[str]]] = []
             for binding, read in zip(bound, policies, strict=True):
-                policy = first(read.result())
-                if policy is None:
+                found = first(read.result())
+                if found is None:
                     continue
-                pattern = re.compile(str(policy.get("cmdspec", "")), re.IGNORECASE)
-                allow = str(policy.get("action", "")).upper() == "ALLOW"
+                pattern = re.compile(str(found.get("cmdspec", "")), re.IGNORECASE)
+                allow = str(found.get("action", "")).upper() == "ALLOW"
                 rules.append((float(number(binding.get("priority")) or 0), allow, pattern))
         except (ProviderError, re.error):
             return None  # not readable by this account (2138), unreachable, or an expression re cannot read

@@ -2,7 +2,8 @@
 documented command policy (README.md "Citrix ADC") and runs the whole flow; a read-only account is refused at
 its first write with the ADC's 403/2138 and the project's message; an account confined to other objects is
 refused by the preview's permission check before anything is read or written
-(docs/citrix.md#least-privilege-account)."""
+(docs/citrix.md#least-privilege-account). The check of an account set up as documented takes one round trip.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 
 import pytest
 
+from tests.bench.analysis import most_in_flight
 from tests.e2e.certificates import TLS_OFFLOAD, certificate, offload_secrets
 from tests.e2e.devices import PASSWORD, Citrix, Decl, nodes
 from tests.e2e.project import Project
@@ -122,4 +124,34 @@ def test_account_of_other_objects_fails_the_preview_naming_what_it_lacks(
     # nothing of this stack was even read: the check decided from the account's own policy
     assert not [r for r in requests_since(adc, seq) if "lpo_" in r]
     assert project.pulumi("up", "--yes", "--skip-preview", stack=stack).exit_code != 0
+    assert adc.writes(seq) == []
+
+
+def test_the_documented_account_is_checked_in_one_round_trip(project: Project, adc: Citrix) -> None:
+    """The user entry, its bindings and the README's policy are read together (in flight at once on the twin's
+    clock, with a latency injected so that requests sent together overlap), not the policy after the
+    bindings; an account whose policy has another name is the test above (a second round)."""
+    stack = "lp-oneround"
+    cert, key, _ = certificate("vpn.example.test", 2031)
+    project.write_stack(stack, [cluster(adc, "lp1")], {**adc.secrets(), **offload_secrets(cert, key)})
+    admin = adc.admin()
+    admin.set_latency(300)
+    try:
+        seq = adc.last_seq()
+        assert project.pulumi("preview", stack=stack).exit_code == 0
+        log = admin.log(since=seq)
+    finally:
+        admin.set_latency(0)
+    check = [
+        e
+        for e in log
+        if e["path"]
+        in (
+            "/nitro/v1/config/systemuser/automation",
+            "/nitro/v1/config/systemuser_binding/automation",
+            "/nitro/v1/config/systemcmdpolicy/aovpn",
+        )
+    ]
+    assert len(check) == 3 and {e["status"] for e in check} == {200}
+    assert most_in_flight(check) == 3
     assert adc.writes(seq) == []
