@@ -101,20 +101,62 @@ class CoalescedSaves:
     """One save for the deletes that finish together on one device (a destroy deletes level by level,
     each level's objects in parallel), with each delete still answered only after a save that began once
     its own change was made: the save cannot be lost to the process ending, and is not repeated per
-    object. ``settle`` is how long a delete waits for its siblings before saving."""
+    object.
 
-    def __init__(self, settle: float = 0.05) -> None:
+    A delete made through ``change_then_save`` counts as in progress on its device until it is answered; one
+    that is done waits for those of its siblings still in progress, at most ``settle`` seconds, and then one
+    save covers them all. A save that asks while another runs waits for it and then needs only one more,
+    covering every change made meanwhile. The save resources (providers.common.save) ask with
+    ``after_change(..., settle=0)``: they run after every object they save. One instance per process serves
+    both, so that two saves of one device never run at once."""
+
+    def __init__(self, settle: float = 1.0) -> None:
         self._settle = settle
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._device_locks: dict[str, threading.Lock] = {}
+        self._changing: dict[str, int] = {}  # changes in progress, per device
         self._made: dict[str, int] = {}  # changes made, per device
         self._saved: dict[str, int] = {}  # changes covered by a finished save, per device
 
-    def after_change(self, device: str, save: Callable[[], None]) -> None:
+    def change_then_save(
+        self,
+        device: str,
+        change: Callable[[], bool],
+        save: Callable[[], None],
+        *,
+        settle: float | None = None,
+    ) -> None:
+        """Run ``change`` (True when it changed the device), then return only after a save that covers it."""
         with self._lock:
-            ticket = self._made[device] = self._made.get(device, 0) + 1
-            device_lock = self._device_locks.setdefault(device, threading.Lock())
-        time.sleep(self._settle)
+            self._changing[device] = self._changing.get(device, 0) + 1
+        changed = False
+        try:
+            changed = change()
+        finally:
+            with self._lock:
+                self._changing[device] -= 1
+                ticket = self._ticket(device) if changed else 0
+                self._lock.notify_all()
+        if changed:
+            self._save_covering(device, ticket, save, self._settle if settle is None else settle)
+
+    def after_change(self, device: str, save: Callable[[], None], *, settle: float | None = None) -> None:
+        """Return only after a save that began once this call was made."""
+        with self._lock:
+            ticket = self._ticket(device)
+        self._save_covering(device, ticket, save, self._settle if settle is None else settle)
+
+    def _ticket(self, device: str) -> int:
+        ticket = self._made[device] = self._made.get(device, 0) + 1
+        self._device_locks.setdefault(device, threading.Lock())
+        return ticket
+
+    def _save_covering(self, device: str, ticket: int, save: Callable[[], None], settle: float) -> None:
+        deadline = time.monotonic() + settle
+        with self._lock:
+            while self._changing.get(device, 0) > 0 and (left := deadline - time.monotonic()) > 0:
+                self._lock.wait(left)  # siblings still being changed: one save for them all
+            device_lock = self._device_locks[device]
         with device_lock:
             with self._lock:
                 if self._saved.get(device, 0) >= ticket:
@@ -125,5 +167,6 @@ class CoalescedSaves:
                 self._saved[device] = max(self._saved.get(device, 0), covers)
 
 
-#: The provider process's coalesced saves after deletes (``saves_after_delete`` providers).
-SAVES_AFTER_DELETE = CoalescedSaves()
+#: The provider process's coalesced saves: after deletes (``saves_after_delete`` providers) and the save
+#: resources' (providers.common.save).
+DEVICE_SAVES = CoalescedSaves()

@@ -45,7 +45,7 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from providers.common.clients import SAVES_AFTER_DELETE
+from providers.common.clients import DEVICE_SAVES
 from providers.common.device import ConfiguredProvider, Device
 from providers.common.diagnostics import tell
 from providers.common.errors import ApplianceError, DeviceStateError, OwnershipError
@@ -322,13 +322,21 @@ class ApplianceObjectProvider(ConfiguredProvider):
         props = plain(props)
         device = Device.from_props(props)
         client = self.client_for(props)
-        current = self.fetch(client, props)
-        if current is None:
-            return
-        self._require_owner(device, props, current, "delete")
-        self.delete_object(client, props)
+
+        def remove() -> bool:
+            current = self.fetch(client, props)
+            if current is None:
+                return False
+            self._require_owner(device, props, current, "delete")
+            self.delete_object(client, props)
+            return True
+
         if self.saves_after_delete:
-            SAVES_AFTER_DELETE.after_change(device.url, lambda: with_retries(lambda: client.persist(device)))
+            DEVICE_SAVES.change_then_save(
+                device.url, remove, lambda: with_retries(lambda: client.persist(device))
+            )
+        else:
+            remove()
 
     # -- helpers -----------------------------------------------------------------------------------
     def _changed(self, props: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,9 @@ cluster manages (it changes only when the object was written, adopted, or found 
 was written). The save runs on create, and on update when a revision, or the set of objects, changed;
 so a second ``up`` with nothing to do saves nothing. Deletes of objects that left the program run after
 every other step, so their save is the object provider's own (``saves_after_delete``), coalesced across the
-deletes that finish together (``providers.common.clients.CoalescedSaves``).
+deletes that finish together (``providers.common.clients.CoalescedSaves``). The save resources of several
+clusters on one device are coalesced the same way, without waiting for siblings: a save that asks while
+another runs waits for it and then needs only one more, which covers every one that asked meanwhile.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from providers.common.clients import DEVICE_SAVES
 from providers.common.device import ConfiguredProvider, Device
 from providers.common.resource import plain
 from providers.common.retry import with_retries
@@ -46,7 +49,8 @@ class DeviceSaveProvider(ConfiguredProvider):
         client = self.client(device)
         # saving (and syncing) the same configuration twice is harmless: sent again after a busy answer or
         # a lost one (docs/pulumi-engine.md#retries-inside-the-run)
-        with_retries(lambda: client.persist(device))
+        # no settle: the save resource runs after every object it saves, so it has nothing to wait for
+        DEVICE_SAVES.after_change(device.url, lambda: with_retries(lambda: client.persist(device)), settle=0)
         return props
 
     def create(self, props: dict[str, Any]) -> CreateResult:
