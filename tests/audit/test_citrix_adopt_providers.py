@@ -5,38 +5,26 @@ object of the wrong kind or marked by another stack is refused before anything i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from emulators.common import RunningTwin, start_twin
+from emulators.common import RunningTwin
 from providers.citrix import objects as adc
 from providers.citrix.client import close_all
 from providers.common.clients import new_run
 from providers.common.errors import DeviceStateError, OwnershipError
 from providers.common.resource import ApplianceObjectProvider
 from tests.audit.test_citrix_audit import Nitro
+from tests.module_twin import module_twin
 
 OWNER = "aovpn-iac:aovpn/test"
 PERSON = "IKE for AOVPN, J. Smith"
 
 
-@pytest.fixture(scope="module")
-def shared_twin(tls: Any) -> Iterator[RunningTwin]:
-    running = start_twin("citrix", tls=tls)
-    yield running
-    close_all()
-    running.stop()
-
-
-@pytest.fixture
-def twin(shared_twin: RunningTwin) -> RunningTwin:
-    shared_twin.admin().factory_reset()
-    new_run()
-    return shared_twin
+shared_twin, twin = module_twin("citrix", after_reset=new_run, before_stop=close_all)
 
 
 def provider(cls: type[ApplianceObjectProvider]) -> ApplianceObjectProvider:

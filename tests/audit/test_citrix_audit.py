@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +21,10 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from emulators.common import RunningTwin, start_twin
+from emulators.common import RunningTwin
 from ops.audit.citrix import audit_load_balancer
 from ops.audit.model import LoadBalancerAudit
+from tests.module_twin import module_twin
 
 VIP = "203.0.113.10"
 OTHER_VIP = "203.0.113.11"
@@ -206,20 +206,7 @@ def _comment(s: Setup, name: str) -> dict[str, str]:
 
 
 # -- fixtures --------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def shared_twin(tls: Any) -> Iterator[RunningTwin]:
-    running = start_twin("citrix", tls=tls)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def twin(shared_twin: RunningTwin) -> RunningTwin:
-    admin = shared_twin.admin()
-    admin.factory_reset()
-    admin.clear_faults()
-    admin.clear_log()
-    return shared_twin
+shared_twin, twin = module_twin("citrix")
 
 
 def lb_block(twin: RunningTwin, user: str = AUDITOR[0]) -> dict[str, Any]:

@@ -5,15 +5,16 @@ nothing on the correct setup, and writes nothing (the twin's log)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from emulators.common import RunningTwin, start_twin
+from emulators.common import RunningTwin
 from ops.audit.kemp import audit_load_balancer
 from ops.audit.model import LoadBalancerAudit
 from tests.emulators.kemp_access import Kemp, fields, kemptech_loadmaster
+from tests.module_twin import module_twin
 
 VIP = "10.0.0.10"
 OTHER_VIP = "10.0.0.20"
@@ -22,20 +23,7 @@ SSTP_URI = "/sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/"
 PASSWORD = "bal-pass"  # the twin's seeded administrator, not a real credential
 
 
-@pytest.fixture(scope="module")
-def shared_twin(tls: Any) -> Iterator[RunningTwin]:
-    running = start_twin("kemp", tls=tls)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def twin(shared_twin: RunningTwin) -> RunningTwin:
-    admin = shared_twin.admin()
-    admin.factory_reset()
-    admin.clear_faults()
-    admin.clear_log()
-    return shared_twin
+shared_twin, twin = module_twin("kemp")
 
 
 def lb_block(twin: RunningTwin) -> dict[str, Any]:

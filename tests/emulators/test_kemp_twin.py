@@ -10,23 +10,9 @@ from defusedxml import ElementTree
 
 from emulators.common import start_twin
 from tests.emulators.kemp_access import RRAS, VIP, Kemp, fields, kemptech_loadmaster
+from tests.module_twin import module_twin
 
-
-@pytest.fixture(scope="module")
-def shared_twin(tls):
-    running = start_twin("kemp", tls=tls)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def twin(shared_twin):
-    """One twin per module, back to factory state (API enabled, no VS, no key) for every test."""
-    admin = shared_twin.admin()
-    admin.factory_reset()
-    admin.clear_faults()
-    admin.clear_log()
-    return shared_twin
+shared_twin, twin = module_twin("kemp")
 
 
 @pytest.fixture
