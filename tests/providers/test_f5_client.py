@@ -139,3 +139,33 @@ def test_upload_in_chunks_lands_as_one_file(f5):
     assert len(uploads) == 3
     assert f5.backend.files["blob.bin"] == data
     c.close()
+
+
+def test_a_read_beside_the_login_uses_basic_credentials_and_leaves_the_token_for_what_follows(f5):
+    c = client(f5)
+    user = c.get_beside_login("/mgmt/tm/auth/user/automation", what="auth user automation")
+    assert user is not None and user["name"] == "automation"
+    c.get("/mgmt/tm/ltm/node", what="nodes")
+    made = requests_made(f5)
+    assert sorted(made[:2]) == [
+        ("GET", "/mgmt/tm/auth/user/automation", 200),
+        ("POST", "/mgmt/shared/authn/login", 200),
+    ]
+    assert made[2:] == [("GET", "/mgmt/tm/ltm/node", 200)]  # the login's token, no second login
+    c.close()
+
+
+def test_a_wrong_password_beside_the_login_is_tried_twice_once_each_way_and_then_remembered(f5):
+    bad = client(f5, password="not-the-password")
+    with pytest.raises(ApplianceError) as exc:
+        bad.get_beside_login("/mgmt/tm/auth/user/automation", what="auth user automation")
+    assert exc.value.status == 401 and "not-the-password" not in str(exc.value)
+    assert sorted(requests_made(f5)) == [
+        ("GET", "/mgmt/tm/auth/user/automation", 401),
+        ("POST", "/mgmt/shared/authn/login", 401),
+    ]
+    f5.admin().clear_log()
+    with pytest.raises(ApplianceError) as exc:
+        bad.call("POST", "/mgmt/tm/ltm/node", {"name": "n", "address": "10.0.0.1"}, what="ltm node /Common/n")
+    assert "log in as user automation" in str(exc.value) and "authentication failed" in str(exc.value)
+    assert requests_made(f5) == []  # the refused login is remembered: no third attempt
