@@ -77,9 +77,13 @@ class F5Client:
         lifetime = float(token.get("timeout") or 1200)
         self._token_expires = time.monotonic() + lifetime
 
+    def _needs_login(self) -> bool:
+        """No token yet, or one about to expire (the caller holds the lock)."""
+        return self._token is None or time.monotonic() > self._token_expires - RENEW_MARGIN_S
+
     def _ensure_token(self) -> None:
         with self._lock:
-            if self._token is None or time.monotonic() > self._token_expires - RENEW_MARGIN_S:
+            if self._needs_login():
                 # a busy or restarting management plane is tried again with backoff; a refusal is not
                 self._login_failures.login(lambda: with_retries(self._login))
 
@@ -150,8 +154,8 @@ class F5Client:
         read before the first write (providers/f5/permissions.py) costs no round trip of its own. An
         ordinary read once there is a token."""
         with self._lock:
-            fresh = self._token is not None and time.monotonic() <= self._token_expires - RENEW_MARGIN_S
-        if fresh:
+            needs_login = self._needs_login()
+        if not needs_login:
             return self.get(path, what=what)
         login = threading.Thread(target=self._login_beside, name="f5-login", daemon=True)
         login.start()
