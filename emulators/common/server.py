@@ -6,6 +6,8 @@ import importlib
 import logging
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,6 +212,15 @@ class TwinAdminClient:
 
     def set_latency(self, ms: float) -> None:
         self._call("PUT", "latency", {"ms": ms})
+
+    @contextmanager
+    def latency(self, ms: float) -> Iterator[None]:
+        """``ms`` before every request for the block, none again after it (whatever the block raised)."""
+        self.set_latency(ms)
+        try:
+            yield
+        finally:
+            self.set_latency(0)
 
     def add_fault(self, **spec: Any) -> dict[str, Any]:
         fault: dict[str, Any] = self._call("POST", "faults", spec)

@@ -135,13 +135,10 @@ def test_the_documented_account_is_checked_in_one_round_trip(project: Project, a
     cert, key, _ = certificate("vpn.example.test", 2031)
     project.write_stack(stack, [cluster(adc, "lp1")], {**adc.secrets(), **offload_secrets(cert, key)})
     admin = adc.admin()
-    admin.set_latency(300)
-    try:
-        seq = adc.last_seq()
+    seq = adc.last_seq()
+    with admin.latency(300):
         assert project.pulumi("preview", stack=stack).exit_code == 0
-        log = admin.log(since=seq)
-    finally:
-        admin.set_latency(0)
+    log = admin.log(since=seq)
     check = [
         e
         for e in log

@@ -187,13 +187,10 @@ def test_the_role_is_read_beside_the_token_login_not_after_it(project: Project, 
     )
     project.write_stack(stack, [cluster], f5.secrets())
     admin = f5.admin()
-    admin.set_latency(300)
-    try:
-        seq = f5.last_seq()
+    seq = f5.last_seq()
+    with admin.latency(300):
         up(project, stack)
-        log = admin.log(since=seq)
-    finally:
-        admin.set_latency(0)
+    log = admin.log(since=seq)
     login = [e for e in log if e["path"] == "/mgmt/shared/authn/login"]
     role = [e for e in log if e["path"] == "/mgmt/tm/auth/user/automation"]
     assert len(login) == 1 and len(role) == 1 and role[0]["status"] == 200

@@ -31,13 +31,10 @@ def test_independent_objects_are_written_together(project: Project, kemp: Kemp) 
     )
     project.write_stack(stack, [cluster], kemp.secrets())
     admin = kemp.admin()
-    admin.set_latency(LATENCY_MS)
-    try:
-        seq = kemp.last_seq()
+    seq = kemp.last_seq()
+    with admin.latency(LATENCY_MS):
         project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
-        log = admin.log(since=seq)
-    finally:
-        admin.set_latency(0)
+    log = admin.log(since=seq)
     addrs = [e for e in log if str(e["path"]).lower() == "/access/addrs"]
     assert len(addrs) == 6
     assert most_in_flight(addrs) == 6

@@ -241,13 +241,8 @@ def test_node_settings_start_with_the_load_balancer_and_only_restarts_wait(
 ) -> None:
     site.write(project)
     lb_since, node_since = site.device.last_seq(), site.marks()
-    site.device.admin().set_latency(LB_LATENCY_MS)
-    site.winrm.admin().set_latency(WINRM_LATENCY_MS)
-    try:
+    with site.device.admin().latency(LB_LATENCY_MS), site.winrm.admin().latency(WINRM_LATENCY_MS):
         run = project.pulumi("up", "--yes", "--skip-preview", stack=site.stack, check=True)
-    finally:
-        site.device.admin().set_latency(0)
-        site.winrm.admin().set_latency(0)
     measured = rounds(site, lb_since, node_since)
     print(f"\n{site.device.kind}: {json.dumps(measured)}")
     # the first setting written to a node arrived while the load balancer was still being written
