@@ -173,11 +173,11 @@ def read_grants(client: Any, device: Device) -> Grants | None:
     if device.user == SUPERUSER:
         return None
     user_what = f"system user {device.user}"
-
-    def policy(name: str) -> futures.Future[Any]:
-        return pool.submit(client.get, "systemcmdpolicy", name, what=f"system cmdPolicy {name}")
-
     with futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="citrix-grants") as pool:
+
+        def policy(name: str) -> futures.Future[Any]:
+            return pool.submit(client.get, "systemcmdpolicy", name, what=f"system cmdPolicy {name}")
+
         user_read = pool.submit(client.get, "systemuser", device.user, what=user_what)
         summary_read = pool.submit(client.get, "systemuser_binding", device.user, what=user_what)
         # ahead of the bindings; its answer counts only if they name it (a refusal or a miss otherwise tells

@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -32,6 +32,8 @@ F5_CODE = re.compile(r"^\s*([0-9a-fA-F]{8}:\d+):\s*(.*)$", re.S)
 TIMEOUT = (10, 60)  # connect, read (seconds)
 RENEW_MARGIN_S = 60
 LOGIN_FAILURE_MEMORY_S = 60.0
+#: How a request authenticates (``F5Client._send``).
+Credentials = Literal["token", "none", "basic"]
 
 
 def tilde_name(partition: str, name: str) -> str:
@@ -65,7 +67,7 @@ class F5Client:
     # -- authentication ------------------------------------------------------------------------
     def _login(self) -> None:
         body = {"username": self.device.user, "password": self._password, "loginProviderName": "tmos"}
-        resp = self._send("POST", "/mgmt/shared/authn/login", body, auth=False)
+        resp = self._send("POST", "/mgmt/shared/authn/login", body, credentials="none")
         if resp.status_code != 200:
             raise self._error(resp, "log in as", f"user {self.device.user}")
         token = resp.json().get("token") or {}
@@ -118,10 +120,13 @@ class F5Client:
 
     # -- requests ------------------------------------------------------------------------------
     def _send(
-        self, method: str, path: str, body: Any = None, *, auth: bool = True, basic: bool = False
+        self, method: str, path: str, body: Any = None, *, credentials: Credentials = "token"
     ) -> requests.Response:
+        """One request with ``credentials``: the run's token (once there is one), none (the login itself)
+        or the account's Basic credentials (``get_beside_login``)."""
         headers = {"Content-Type": "application/json"}
-        if auth and self._token and not basic:
+        basic = credentials == "basic"
+        if credentials == "token" and self._token:
             headers["X-F5-Auth-Token"] = self._token
         try:
             return self._session.request(
@@ -160,7 +165,7 @@ class F5Client:
         login = threading.Thread(target=self._login_beside, name="f5-login", daemon=True)
         login.start()
         try:
-            resp = self._send("GET", path, basic=True)
+            resp = self._send("GET", path, credentials="basic")
         finally:
             login.join()
         return self._answer(resp, what)
