@@ -386,10 +386,10 @@ class ApplianceObjectProvider(ConfiguredProvider):
         return {k: props.get(k) for k in keys if k in props}
 
     def fetch_fresh(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        """``fetch`` past any per-run read cache (a decision after a failed write needs the device's now)."""
-        forget = getattr(client, "forget_reads", None)
-        if callable(forget):
-            forget()
+        """``fetch`` for a decision (after a failed or refused write, before adopting). The run's read cache
+        may answer it: the clients mark an object before its write is sent, so an object this run tried to
+        write is read from the device itself, and any other object is as fresh as this run's first view of
+        the device. The rest of the cache stays (a vendor whose cache does not mark attempts overrides)."""
         return self.fetch(client, props)
 
     def prepare(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:

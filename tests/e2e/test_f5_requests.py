@@ -91,6 +91,10 @@ def test_transient_faults_and_lost_answers_converge_in_one_run_without_duplicate
     # the lost pool create was read and found, never sent again; the busy virtual create was sent again
     assert posts["/mgmt/tm/ltm/pool"] == 2  # one per pool: the lost one is not repeated
     assert posts["/mgmt/tm/ltm/virtual"] == 4  # two refused, then one per virtual
+    # each decision reads only the object it is about, from the device (its write marked it in the run's
+    # cache); no collection is loaded again for it: one read for the lost pool, one per refused virtual
+    reads = [e["path"] for e in entries if e["method"] == "GET" and "/ltm/" in e["path"]]
+    assert len(reads) == 3 and all("/~Common~" in path for path in reads), reads
     after = f5.everything()
     made = {c: after[c] - before.get(c, set()) for c in after}
     assert made["ltm/pool"] == {"/Common/req7_ikev2_500", "/Common/req7_ikev2_4500"}
