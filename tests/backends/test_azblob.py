@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections import Counter
 
 import pytest
 
@@ -192,3 +193,43 @@ def test_a_stale_lock_of_a_killed_run_is_cleared_with_pulumi_cancel(
     azblob_project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
     assert carried_out(f5, seq) == ONE_UP
     azblob_project.settled(stack, f5)
+
+
+def test_a_run_killed_while_checkpoints_are_skipped_is_finished_by_the_next_up_without_duplicates(
+    azblob_project: SharedStateProject, azurite: Azurite, f5: F5
+) -> None:
+    """``PULUMI_SKIP_CHECKPOINTS=true`` (docs/pulumi-engine.md#large-stacks) writes the state once, at the
+    end of a run: a run killed half-way leaves no record of the objects it made. The next ``up`` creates
+    them again, is told each one exists, finds the stack's marker on it and takes it over: every object is
+    written once in all, and the state and the device agree afterwards."""
+    stack = "azskip"
+    azblob_project.write_stack(stack, [f5.cluster(LAB)], f5.secrets())
+    azblob_project.backend_env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+    seq = f5.last_seq()
+    f5.admin().set_latency(MID_RUN_MS)
+    try:
+        killed = azblob_project.spawn("up", "--yes", "--skip-preview", stack=stack)
+        wait_for_lock(azurite, stack, killed)
+        wait_for_a_write(f5, seq, killed)
+        killed.kill()
+        assert killed.wait().exit_code != 0
+        azblob_project.pulumi("cancel", "--yes", stack=stack, check=True)
+        # the engine recorded none of what the killed run made
+        recorded = azblob_project.checkpoint(stack)["checkpoint"]["latest"].get("resources") or []
+        assert [r for r in recorded if r.get("custom") and "dynamic" in r["type"]] == [], recorded
+        time.sleep(MID_RUN_MS / 1000 + 0.5)  # a write already on its way when the run died lands now
+        made = carried_out(f5, seq)
+        assert made and made != ONE_UP, made  # killed half-way: some objects made, not all
+    finally:
+        f5.admin().set_latency(0)
+
+    try:
+        again = f5.last_seq()
+        azblob_project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
+        # each object the killed run made was refused as existing and taken over, not made twice
+        existing = Counter(f5.describe(e) for e in device_writes(f5, again) if e["status"] == 409)
+        assert existing == made, (existing, made)
+        assert carried_out(f5, seq) == ONE_UP
+        azblob_project.settled(stack, f5)
+    finally:
+        del azblob_project.backend_env["PULUMI_SKIP_CHECKPOINTS"]
