@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -64,6 +65,24 @@ def wait_for_a_write(f5: F5, since: int, run: Spawned) -> None:
         assert run.running(), run.wait().output
         time.sleep(0.1)
     raise AssertionError("no write reached the twin within 120 s")
+
+
+def stopped_mid_run(
+    project: SharedStateProject, azurite: Azurite, f5: F5, stack: str, stop: Callable[[Spawned], None]
+) -> tuple[int, Spawned, str]:
+    """An ``up`` of LAB on ``stack`` that ``stop`` interrupts once it holds the lock and a write of it has
+    reached the twin (the twin slowed meanwhile): the log position before it, the run, its lock blob."""
+    project.write_stack(stack, [f5.cluster(LAB)], f5.secrets())
+    seq = f5.last_seq()
+    f5.admin().set_latency(MID_RUN_MS)
+    try:
+        run = project.spawn("up", "--yes", "--skip-preview", stack=stack)
+        lock = wait_for_lock(azurite, stack, run)
+        wait_for_a_write(f5, seq, run)
+        stop(run)
+    finally:
+        f5.admin().set_latency(0)
+    return seq, run, lock
 
 
 def test_up_drift_check_and_destroy_keep_the_state_in_the_container(
@@ -143,16 +162,9 @@ def test_a_cancelled_run_releases_its_lock_and_the_next_up_finishes_the_work(
     """SIGINT (Ctrl-C; a pipeline's cancel where it sends SIGINT first): the CLI lets the writes under way
     finish, records them, releases the lock and exits non-zero; the next ``up`` makes only what is missing."""
     stack = "azcancel"
-    azblob_project.write_stack(stack, [f5.cluster(LAB)], f5.secrets())
-    seq = f5.last_seq()
-    f5.admin().set_latency(MID_RUN_MS)
-    try:
-        run = azblob_project.spawn("up", "--yes", "--skip-preview", stack=stack)
-        wait_for_lock(azurite, stack, run)
-        wait_for_a_write(f5, seq, run)
-        os.kill(run.pid, signal.SIGINT)
-    finally:
-        f5.admin().set_latency(0)
+    seq, run, _ = stopped_mid_run(
+        azblob_project, azurite, f5, stack, lambda run: os.kill(run.pid, signal.SIGINT)
+    )
     cancelled = run.wait()
     assert cancelled.exit_code != 0
     assert "error: update canceled" in cancelled.output, cancelled.output
@@ -170,16 +182,7 @@ def test_a_stale_lock_of_a_killed_run_is_cleared_with_pulumi_cancel(
     the lock stays and refuses every later run until ``pulumi cancel`` deletes it; the next ``up`` adopts
     what the killed run had made (by the ownership marker) and creates nothing twice."""
     stack = "azstale"
-    azblob_project.write_stack(stack, [f5.cluster(LAB)], f5.secrets())
-    seq = f5.last_seq()
-    f5.admin().set_latency(MID_RUN_MS)
-    try:
-        killed = azblob_project.spawn("up", "--yes", "--skip-preview", stack=stack)
-        lock = wait_for_lock(azurite, stack, killed)
-        wait_for_a_write(f5, seq, killed)
-        killed.kill()
-    finally:
-        f5.admin().set_latency(0)
+    seq, killed, lock = stopped_mid_run(azblob_project, azurite, f5, stack, Spawned.kill)
     assert killed.wait().exit_code != 0
     assert lock_keys(azurite, stack) == [lock]
 
@@ -198,20 +201,14 @@ def test_a_stale_lock_of_a_killed_run_is_cleared_with_pulumi_cancel(
 def test_a_run_killed_while_checkpoints_are_skipped_is_finished_by_the_next_up_without_duplicates(
     azblob_project: SharedStateProject, azurite: Azurite, f5: F5
 ) -> None:
-    """``PULUMI_SKIP_CHECKPOINTS=true`` (docs/pulumi-engine.md#large-stacks) writes the state once, at the
-    end of a run: a run killed half-way leaves no record of the objects it made. The next ``up`` creates
-    them again, is told each one exists, finds the stack's marker on it and takes it over: every object is
-    written once in all, and the state and the device agree afterwards."""
+    """``PULUMI_SKIP_CHECKPOINTS=true`` writes the state once, at the end of a run (docs/pulumi-engine.md,
+    "How many calls at once"): a run killed half-way leaves no record of the objects it made. The next
+    ``up`` creates them again, is told each one exists, finds the stack's marker on it and takes it over:
+    every object is written once in all, and the state and the device agree afterwards."""
     stack = "azskip"
-    azblob_project.write_stack(stack, [f5.cluster(LAB)], f5.secrets())
     azblob_project.backend_env["PULUMI_SKIP_CHECKPOINTS"] = "true"
-    seq = f5.last_seq()
-    f5.admin().set_latency(MID_RUN_MS)
     try:
-        killed = azblob_project.spawn("up", "--yes", "--skip-preview", stack=stack)
-        wait_for_lock(azurite, stack, killed)
-        wait_for_a_write(f5, seq, killed)
-        killed.kill()
+        seq, killed, _ = stopped_mid_run(azblob_project, azurite, f5, stack, Spawned.kill)
         assert killed.wait().exit_code != 0
         azblob_project.pulumi("cancel", "--yes", stack=stack, check=True)
         # the engine recorded none of what the killed run made
@@ -220,10 +217,7 @@ def test_a_run_killed_while_checkpoints_are_skipped_is_finished_by_the_next_up_w
         time.sleep(MID_RUN_MS / 1000 + 0.5)  # a write already on its way when the run died lands now
         made = carried_out(f5, seq)
         assert made and made != ONE_UP, made  # killed half-way: some objects made, not all
-    finally:
-        f5.admin().set_latency(0)
 
-    try:
         again = f5.last_seq()
         azblob_project.pulumi("up", "--yes", "--skip-preview", stack=stack, check=True)
         # each object the killed run made was refused as existing and taken over, not made twice
