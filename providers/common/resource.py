@@ -387,9 +387,9 @@ class ApplianceObjectProvider(ConfiguredProvider):
 
     def fetch_fresh(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
         """``fetch`` for a decision (after a failed or refused write, before adopting). The run's read cache
-        may answer it: the clients mark an object before its write is sent, so an object this run tried to
-        write is read from the device itself, and any other object is as fresh as this run's first view of
-        the device. The rest of the cache stays (a vendor whose cache does not mark attempts overrides)."""
+        may answer it: each client marks the object a write touches (F5 and Citrix before the write is sent,
+        Kemp once it failed or went unanswered), so an object this run tried to write is read from the device
+        itself, and any other object is as fresh as this run's first view of the device."""
         return self.fetch(client, props)
 
     def prepare(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:

@@ -289,13 +289,6 @@ class KempClient:
             self._views.clear()
             self._forget_listing()
 
-    def forget_listing(self) -> None:
-        """Forget the run's ``listvs`` and ``listcert``, so the next read asks the device (a decision after a
-        failed write). The services this run's own writes were answered with are kept: they are newer
-        than any listing, and a write that failed or went unanswered has already dropped its service."""
-        with self._views_lock:
-            self._forget_listing()
-
     def _forget_listing(self) -> None:
         self.reads.forget()
         self._listed = None

@@ -109,12 +109,6 @@ class KempProvider(ApplianceObjectProvider):
                     lines.append(line)
         return lines
 
-    def fetch_fresh(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        """Past the run's listings (``KempClient.forget_listing``): what this run's own writes were answered
-        with stays, so reading a port following's two services before setting it costs nothing."""
-        client.forget_listing()
-        return self.fetch(client, props)
-
     def show_vs(self, client: KempClient, vs: dict[str, Any]) -> dict[str, Any] | None:
         """The virtual service's fields (its real servers' under ``Rs``) from this run's reads: one
         ``listvs`` per run, kept current by the run's own writes (providers/kemp/client.py)."""

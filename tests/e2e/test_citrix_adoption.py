@@ -11,6 +11,7 @@ next ``up`` writes nothing. An object another stack marked is refused at preview
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -85,6 +86,9 @@ def test_a_hand_built_cluster_with_pitfalls_is_adopted_without_outage(project: P
     preview = project.pulumi("preview", "--json", stack=STACK)
     assert preview.exit_code == 0, preview.output
     assert adc.writes(since) == []
+    # each collection is read once for all its objects' adoption previews (the run's read cache)
+    reads = Counter(e["path"] for e in adc.admin().log(since=since) if e["method"] == "GET")
+    assert reads and set(reads.values()) == {1}, reads
     ops = {step["op"] for step in preview.json()["steps"]}
     assert ops <= {"create", "same"}, ops  # nothing deleted, replaced or read-replaced
     lines = adoption_lines(preview.json())

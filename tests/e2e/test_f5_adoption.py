@@ -67,6 +67,9 @@ def test_a_hand_built_cluster_with_pitfalls_is_adopted_without_an_outage(project
 
     ops, doc = _preview_ops(project, STACK)
     assert f5.writes(seq) == []  # the preview only read
+    # each collection is read once for all its objects' adoption previews (the run's read cache)
+    reads = [e["path"] for e in f5.admin().log(since=seq) if e["path"].startswith("/mgmt/tm/ltm/")]
+    assert sorted(reads) == ["/mgmt/tm/ltm/node", "/mgmt/tm/ltm/pool", "/mgmt/tm/ltm/virtual"], reads
     assert not set(ops.values()) & {"delete", "replace", "create-replacement", "delete-replaced"}, ops
     text = "\n".join(str(d.get("message", "")) for d in doc.get("diagnostics", []))
     adopted = _adoptions(text)
