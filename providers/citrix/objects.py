@@ -152,7 +152,7 @@ class NitroObjectProvider(ApplianceObjectProvider):
         if _unknown(props, ("device", *self.identity_keys)):
             return
         device = Device.from_props(props)
-        current = self.fetch_fresh(self.client_for(props), props)
+        current = self.fetch(self.client_for(props), props)
         if current is None:
             tell(f"{device.host}: {self.label(props)} is not there to adopt; it will be created")
             return
@@ -595,7 +595,7 @@ class BindingProvider(ApplianceObjectProvider):
         made), or refuses one under an object another stack marked."""
         if _unknown(props, ("device", *self.identity_keys)):
             return
-        current = self.fetch_fresh(self.client_for(props), props)
+        current = self.fetch(self.client_for(props), props)
         device = Device.from_props(props)
         if current is None:
             tell(f"{device.host}: {self.label(props)} is not there to adopt; it will be created")

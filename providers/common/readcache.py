@@ -8,8 +8,8 @@ wait for it instead of sending their own (single-flight). The provider process l
 operation, so the cache does too.
 
 The client's own writes keep it honest: a write marks the object it touched, and a later read of that
-object goes to the device itself (``stale``); ``forget`` drops everything (a decision after a failed
-write needs the device's state now, not the run's first view of it).
+object goes to the device itself (``stale``), so a decision after a failed write reads that object and
+nothing else; ``forget`` drops everything (a new run).
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ class ApplianceObjectProvider(ConfiguredProvider):
             return
         device = Device.from_props(props)
         client = self.client_for(props)
-        current = self.fetch_fresh(client, props)
+        current = self.fetch(client, props)
         label = self.label(props)
         if current is None:
             tell(f"{device.host}: {label} is not there to adopt; it will be created")
@@ -233,7 +233,7 @@ class ApplianceObjectProvider(ConfiguredProvider):
         if olds is None:
             adopting = props.get(ADOPT_KEY) is True
             if adopting or self.reads_before_create:
-                current = self.fetch_fresh(client, props)
+                current = self.fetch(client, props)
                 if current is not None:
                     return self._take_over(client, props, current, adopting=adopting)
             return self._create(client, props)
@@ -257,7 +257,7 @@ class ApplianceObjectProvider(ConfiguredProvider):
                 if not is_transient(exc):
                     raise
                 # The write may have landed: read, then decide (never sent twice blindly).
-                landed = self.fetch_fresh(client, props)
+                landed = self.fetch(client, props)
                 if landed is not None:
                     return self._take_over(client, props, landed, adopting=False)
                 if not attempts.another(exc):
@@ -293,7 +293,7 @@ class ApplianceObjectProvider(ConfiguredProvider):
             except ApplianceError as exc:
                 if not is_transient(exc):
                     raise
-                found = self.fetch_fresh(client, props)
+                found = self.fetch(client, props)
                 if found is None:
                     raise DeviceStateError(
                         device=Device.from_props(props).host,
@@ -356,7 +356,7 @@ class ApplianceObjectProvider(ConfiguredProvider):
     def _fetch_required(
         self, client: Any, props: dict[str, Any], problem: str = "is missing right after it was written"
     ) -> dict[str, Any]:
-        current = self.fetch_fresh(client, props)
+        current = self.fetch(client, props)
         if current is None:
             raise DeviceStateError(
                 device=Device.from_props(props).host, obj=self.label(props), problem=problem
@@ -385,13 +385,6 @@ class ApplianceObjectProvider(ConfiguredProvider):
         keys = (*self.property_keys, "owner")
         return {k: props.get(k) for k in keys if k in props}
 
-    def fetch_fresh(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
-        """``fetch`` for a decision (after a failed or refused write, before adopting). The run's read cache
-        may answer it: each client marks the object a write touches (F5 and Citrix before the write is sent,
-        Kemp once it failed or went unanswered), so an object this run tried to write is read from the device
-        itself, and any other object is as fresh as this run's first view of the device."""
-        return self.fetch(client, props)
-
     def prepare(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """The inputs as create and update use them, with what the provider derives itself added (a
         certificate's fingerprint and device name); ``olds`` is None on create."""
@@ -415,6 +408,11 @@ class ApplianceObjectProvider(ConfiguredProvider):
         return f"{self.object_type} {self.object_id(props)}"
 
     def fetch(self, client: Any, props: dict[str, Any]) -> dict[str, Any] | None:
+        """The object as the device has it (in the shape of the inputs), or None. Through the run's read cache
+        (providers/common/readcache.py), the decisions included (after a failed or refused write, before an
+        adoption): each client marks the object a write touches (F5 and Citrix before the write is sent, Kemp
+        once it failed or went unanswered), so an object this run tried to write is read from the device
+        itself, and any other is as fresh as the run's first view of the device."""
         raise NotImplementedError
 
     def create_object(self, client: Any, props: dict[str, Any]) -> Any:

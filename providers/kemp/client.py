@@ -287,13 +287,10 @@ class KempClient:
         """Forget everything this run read or was answered (a new run: providers.common.clients.new_run)."""
         with self._views_lock:
             self._views.clear()
-            self._forget_listing()
-
-    def _forget_listing(self) -> None:
-        self.reads.forget()
-        self._listed = None
-        self._marked.clear()
-        self._generation += 1
+            self.reads.forget()
+            self._listed = None
+            self._marked.clear()
+            self._generation += 1
 
     def _begin_write(self, key: str | None) -> None:
         with self._views_lock:
